@@ -1,0 +1,82 @@
+#pragma once
+// The CUDA backend's entry points, declared with plain C++ types only: no CUDA header is ever
+// included from include/. Definitions live in cuda/ and are compiled into tlc::cuda, which
+// defines TLC_WITH_CUDA for its users. Without it, every CUDA request throws a DeviceError.
+#include <cstddef>
+#include <cstdint>
+
+#include "tlc/core/config.hpp"
+#include "tlc/core/error.hpp"
+
+#if defined(TLC_WITH_CUDA)
+namespace tlc::cuda {
+
+// Runtime.
+int device_count();  // 0 when no driver or no device; never throws
+void set_device(int index);
+void synchronize();
+std::size_t peak_allocated_bytes();
+void reset_peak_allocated_bytes();
+
+// Caching allocator (cudaMalloc only on a cache miss).
+void* allocate(std::size_t bytes, int device);
+void deallocate(void* ptr, std::size_t bytes, int device);
+void copy_h2d(void* dst, const void* src, std::size_t bytes);
+void copy_d2h(void* dst, const void* src, std::size_t bytes);
+void copy_d2d(void* dst, const void* src, std::size_t bytes);
+void fill(float* dst, float value, index_t n);
+
+// Element-wise kernel bodies shared with the CPU (see include/tlc/ops/kernels/).
+void unary_forward(int op, float alpha, const float* x, float* y, index_t n);
+void unary_backward(int op, float alpha, const float* x, const float* y, const float* gy, float* gx, index_t n);
+void binary_forward(int op, const float* a, const float* b, float* y, const index_t* a_strides,
+                    const index_t* b_strides, const index_t* out_shape);
+
+// GEMM (row-major): C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, batched with strides.
+void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, float alpha, const float* a,
+          index_t lda, index_t stride_a, const float* b, index_t ldb, index_t stride_b, float beta,
+          float* c, index_t ldc, index_t stride_c, index_t batch);
+
+// cuDNN convolution, NCHW float, weight [Cout, Cin/groups, kh, kw].
+struct ConvShape {
+  index_t n, cin, h, w, cout, kh, kw, stride_h, stride_w, pad_h, pad_w, groups, out_h, out_w;
+};
+void conv2d_forward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y);
+void conv2d_backward_data(const ConvShape& s, const float* w, const float* gy, float* gx);
+void conv2d_backward_filter(const ConvShape& s, const float* x, const float* gy, float* gw);
+void conv2d_backward_bias(const ConvShape& s, const float* gy, float* gb);
+
+}  // namespace tlc::cuda
+#endif
+
+namespace tlc {
+
+inline constexpr bool built_with_cuda() {
+#if defined(TLC_WITH_CUDA)
+  return true;
+#else
+  return false;
+#endif
+}
+
+// Number of usable CUDA devices: 0 without the CUDA backend or without a GPU.
+inline int cuda_device_count() {
+#if defined(TLC_WITH_CUDA)
+  return cuda::device_count();
+#else
+  return 0;
+#endif
+}
+
+[[noreturn]] inline void throw_no_cuda(const char* op) {
+  throw DeviceError(std::string(op) + ": expected a build with the CUDA backend (link tlc::cuda), found a CPU-only build");
+}
+
+}  // namespace tlc
+
+// Runs `stmt` when the CUDA backend is linked; otherwise throws a DeviceError naming `op`.
+#if defined(TLC_WITH_CUDA)
+#define TLC_CUDA_CALL(op, ...) __VA_ARGS__
+#else
+#define TLC_CUDA_CALL(op, ...) ::tlc::throw_no_cuda(op)
+#endif

@@ -1,0 +1,193 @@
+#pragma once
+// Element-wise ops: activations, scalar ops and broadcasting arithmetic. Kernel bodies are the
+// single-source functors of kernels/elementwise.hpp; the CPU runs them with parallel_for, CUDA
+// with its generic launcher.
+#include <array>
+
+#include "tlc/ops/broadcast.hpp"
+#include "tlc/ops/common.hpp"
+#include "tlc/ops/kernels/elementwise.hpp"
+
+namespace tlc::ops {
+
+namespace detail {
+
+template <class T>
+Tensor<T> unary_forward(const char* op, kernels::Unary kind, T alpha, const Tensor<T>& x) {
+  check_defined(op, x);
+  Tensor<T> y = Tensor<T>::empty(x.shape(), x.device());
+  const index_t n = x.numel();
+  if (x.is_cuda()) {
+    check_cuda_dtype<T>(op);
+    if constexpr (std::is_same_v<T, float>)
+      TLC_CUDA_CALL(op, cuda::unary_forward(static_cast<int>(kind), alpha, x.data(), y.data(), n));
+    return y;
+  }
+  const kernels::UnaryForward<T> f{kind, alpha};
+  const T* px = x.data();
+  T* py = y.data();
+  parallel_for(0, n, kElementwiseGrain, [&](index_t lo, index_t hi) {
+    for (index_t i = lo; i < hi; ++i) py[i] = f(px[i]);
+  });
+  return y;
+}
+
+template <class T>
+Tensor<T> unary_backward(const char* op, kernels::Unary kind, T alpha, const Tensor<T>& x, const Tensor<T>& y,
+                         const Tensor<T>& gy) {
+  Tensor<T> gx = Tensor<T>::empty(x.shape(), x.device());
+  const index_t n = x.numel();
+  if (x.is_cuda()) {
+    if constexpr (std::is_same_v<T, float>)
+      TLC_CUDA_CALL(op, cuda::unary_backward(static_cast<int>(kind), alpha, x.data(), y.data(), gy.data(), gx.data(), n));
+    return gx;
+  }
+  const kernels::UnaryBackward<T> f{kind, alpha};
+  const T *px = x.data(), *py = y.data(), *pg = gy.data();
+  T* pgx = gx.data();
+  parallel_for(0, n, kElementwiseGrain, [&](index_t lo, index_t hi) {
+    for (index_t i = lo; i < hi; ++i) pgx[i] = f(px[i], py[i], pg[i]);
+  });
+  return gx;
+}
+
+template <class T>
+Tensor<T> unary(const char* op, kernels::Unary kind, const Tensor<T>& x, T alpha = T(0)) {
+  Tensor<T> y = unary_forward(op, kind, alpha, x);
+  Tensor<T> ys = y.detach();
+  return autograd::record<T>(y, op, {x}, [op, kind, alpha, x, ys](const Tensor<T>& g, const std::vector<bool>&) {
+    return std::vector<Tensor<T>>{unary_backward(op, kind, alpha, x, ys, g)};
+  });
+}
+
+// Shape both operands broadcast to (right-aligned; each axis equal or 1).
+inline Shape broadcast_shape(const char* op, const Shape& a, const Shape& b) {
+  const int rank = std::max(a.rank(), b.rank());
+  const Shape a4 = a.as4d(), b4 = b.as4d();
+  std::array<index_t, 4> d{};
+  for (int i = 0; i < 4; ++i) {
+    TLC_CHECK(a4[i] == b4[i] || a4[i] == 1 || b4[i] == 1, ShapeError, op, ": expected broadcastable shapes, found ",
+              a.str(), " and ", b.str());
+    d[static_cast<size_t>(i)] = a4[i] == 1 ? b4[i] : a4[i];
+  }
+  return Shape(d.begin() + (4 - rank), d.end());
+}
+
+// Strides of a 4-d view of `s` inside `out`, 0 along broadcast axes.
+inline std::array<index_t, 4> broadcast_strides(const Shape& s, const Shape& out) {
+  const Shape s4 = s.as4d(), o4 = out.as4d();
+  std::array<index_t, 4> st{};
+  index_t stride = 1;
+  for (int i = 3; i >= 0; --i) {
+    st[static_cast<size_t>(i)] = (s4[i] == 1 && o4[i] != 1) ? 0 : stride;
+    stride *= s4[i];
+  }
+  return st;
+}
+
+template <class T>
+Tensor<T> binary_forward(const char* op, kernels::Binary kind, const Tensor<T>& a, const Tensor<T>& b) {
+  check_same_device(op, a, b);
+  const Shape out_shape = broadcast_shape(op, a.shape(), b.shape());
+  Tensor<T> y = Tensor<T>::empty(out_shape, a.device());
+  const auto sa = broadcast_strides(a.shape(), out_shape), sb = broadcast_strides(b.shape(), out_shape);
+  const Shape o4 = out_shape.as4d();
+  if (a.is_cuda()) {
+    check_cuda_dtype<T>(op);
+    if constexpr (std::is_same_v<T, float>) {
+      [[maybe_unused]] const index_t shape4[4] = {o4[0], o4[1], o4[2], o4[3]};
+      TLC_CUDA_CALL(op, cuda::binary_forward(static_cast<int>(kind), a.data(), b.data(), y.data(), sa.data(), sb.data(), shape4));
+    }
+    return y;
+  }
+  const kernels::BinaryForward<T> f{kind};
+  const T *pa = a.data(), *pb = b.data();
+  T* py = y.data();
+  if (a.shape() == b.shape()) {
+    parallel_for(0, y.numel(), kElementwiseGrain, [&](index_t lo, index_t hi) {
+      for (index_t i = lo; i < hi; ++i) py[i] = f(pa[i], pb[i]);
+    });
+    return y;
+  }
+  const index_t W = o4[3];
+  parallel_for(0, o4[0] * o4[1] * o4[2], std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(W, 1)),
+               [&](index_t lo, index_t hi) {
+                 for (index_t row = lo; row < hi; ++row) {
+                   const index_t h = row % o4[2], c = (row / o4[2]) % o4[1], n = row / (o4[2] * o4[1]);
+                   const T* ra = pa + n * sa[0] + c * sa[1] + h * sa[2];
+                   const T* rb = pb + n * sb[0] + c * sb[1] + h * sb[2];
+                   T* ry = py + row * W;
+                   for (index_t w = 0; w < W; ++w) ry[w] = f(ra[w * sa[3]], rb[w * sb[3]]);
+                 }
+               });
+  return y;
+}
+
+}  // namespace detail
+
+// ---- activations and unary math ------------------------------------------------------------
+template <class T> Tensor<T> neg(const Tensor<T>& x) { return detail::unary("neg", kernels::Unary::Neg, x); }
+template <class T> Tensor<T> exp(const Tensor<T>& x) { return detail::unary("exp", kernels::Unary::Exp, x); }
+template <class T> Tensor<T> log(const Tensor<T>& x) { return detail::unary("log", kernels::Unary::Log, x); }
+template <class T> Tensor<T> sqrt(const Tensor<T>& x) { return detail::unary("sqrt", kernels::Unary::Sqrt, x); }
+template <class T> Tensor<T> square(const Tensor<T>& x) { return detail::unary("square", kernels::Unary::Square, x); }
+template <class T> Tensor<T> abs(const Tensor<T>& x) { return detail::unary("abs", kernels::Unary::Abs, x); }
+template <class T> Tensor<T> relu(const Tensor<T>& x) { return detail::unary("relu", kernels::Unary::Relu, x); }
+template <class T> Tensor<T> leaky_relu(const Tensor<T>& x, T slope = T(0.01)) {
+  return detail::unary("leaky_relu", kernels::Unary::LeakyRelu, x, slope);
+}
+// Exact (erf) GELU, PyTorch's default.
+template <class T> Tensor<T> gelu(const Tensor<T>& x) { return detail::unary("gelu", kernels::Unary::Gelu, x); }
+template <class T> Tensor<T> sigmoid(const Tensor<T>& x) { return detail::unary("sigmoid", kernels::Unary::Sigmoid, x); }
+template <class T> Tensor<T> tanh(const Tensor<T>& x) { return detail::unary("tanh", kernels::Unary::Tanh, x); }
+template <class T> Tensor<T> add_scalar(const Tensor<T>& x, T s) { return detail::unary("add_scalar", kernels::Unary::AddScalar, x, s); }
+template <class T> Tensor<T> mul_scalar(const Tensor<T>& x, T s) { return detail::unary("mul_scalar", kernels::Unary::MulScalar, x, s); }
+template <class T> Tensor<T> pow_scalar(const Tensor<T>& x, T p) { return detail::unary("pow_scalar", kernels::Unary::PowScalar, x, p); }
+
+// ---- broadcasting arithmetic ---------------------------------------------------------------
+template <class T>
+Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
+  Tensor<T> y = detail::binary_forward("add", kernels::Binary::Add, a, b);
+  const Shape sa = a.shape(), sb = b.shape();
+  return autograd::record<T>(y, "add", {a, b}, [sa, sb](const Tensor<T>& g, const std::vector<bool>& need) {
+    return std::vector<Tensor<T>>{need[0] ? sum_to(g, sa) : Tensor<T>(), need[1] ? sum_to(g, sb) : Tensor<T>()};
+  });
+}
+
+template <class T>
+Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
+  Tensor<T> y = detail::binary_forward("sub", kernels::Binary::Sub, a, b);
+  const Shape sa = a.shape(), sb = b.shape();
+  return autograd::record<T>(y, "sub", {a, b}, [sa, sb](const Tensor<T>& g, const std::vector<bool>& need) {
+    return std::vector<Tensor<T>>{need[0] ? sum_to(g, sa) : Tensor<T>(), need[1] ? neg(sum_to(g, sb)) : Tensor<T>()};
+  });
+}
+
+template <class T>
+Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
+  Tensor<T> y = detail::binary_forward("mul", kernels::Binary::Mul, a, b);
+  return autograd::record<T>(y, "mul", {a, b}, [a, b](const Tensor<T>& g, const std::vector<bool>& need) {
+    return std::vector<Tensor<T>>{need[0] ? sum_to(mul(g, b), a.shape()) : Tensor<T>(),
+                                  need[1] ? sum_to(mul(g, a), b.shape()) : Tensor<T>()};
+  });
+}
+
+template <class T>
+Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
+  Tensor<T> y = detail::binary_forward("div", kernels::Binary::Div, a, b);
+  Tensor<T> ys = y.detach();
+  return autograd::record<T>(y, "div", {a, b}, [a, b, ys](const Tensor<T>& g, const std::vector<bool>& need) {
+    Tensor<T> ga = div(g, b);  // d(a/b)/da = 1/b ; d(a/b)/db = -(a/b)/b
+    return std::vector<Tensor<T>>{need[0] ? sum_to(ga, a.shape()) : Tensor<T>(),
+                                  need[1] ? sum_to(neg(mul(ga, ys)), b.shape()) : Tensor<T>()};
+  });
+}
+
+}  // namespace tlc::ops
+
+namespace tlc {  // operators live beside Tensor so that argument-dependent lookup finds them
+template <class T> Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) { return ops::add(a, b); }
+template <class T> Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) { return ops::sub(a, b); }
+template <class T> Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) { return ops::mul(a, b); }
+template <class T> Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) { return ops::div(a, b); }
+}  // namespace tlc

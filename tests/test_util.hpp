@@ -1,0 +1,36 @@
+#pragma once
+// Helpers shared by the tests: random tensors, comparisons and a gradcheck assertion.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <functional>
+#include <vector>
+
+#include "tlc/tlc.hpp"
+
+namespace tlc::test {
+
+template <class T = double>
+Tensor<T> random(const Shape& s, std::uint64_t seed, double lo = -1.0, double hi = 1.0) {
+  Rng rng(seed);
+  return Tensor<T>::uniform(s, rng, lo, hi);
+}
+
+template <class T>
+double max_abs_diff(const Tensor<T>& a, const Tensor<T>& b) {
+  REQUIRE(a.shape() == b.shape());
+  auto va = a.to_vector(), vb = b.to_vector();
+  double m = 0;
+  for (size_t i = 0; i < va.size(); ++i) m = std::max(m, std::abs(double(va[i]) - double(vb[i])));
+  return m;
+}
+
+// Asserts that the analytic gradients of f match central differences.
+inline void check_gradients(const std::function<TensorD(const std::vector<TensorD>&)>& f,
+                            const std::vector<TensorD>& inputs, autograd::GradcheckOptions opt = {}) {
+  auto r = autograd::gradcheck(f, inputs, opt);
+  INFO(r.message);
+  CHECK(r.ok);
+}
+
+}  // namespace tlc::test
