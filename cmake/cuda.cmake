@@ -10,9 +10,12 @@ if(NOT TLC_CUDA STREQUAL "OFF")
   endif()
 endif()
 if(TLC_HAVE_CUDA)
+  # A100 (sm_80) and H100 (sm_90) by default; override with -DCMAKE_CUDA_ARCHITECTURES=...
   if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-    set(CMAKE_CUDA_ARCHITECTURES 80 90)
+    set(CMAKE_CUDA_ARCHITECTURES "80;90" CACHE STRING "CUDA architectures of the CUDA backend")
   endif()
+  # One shared CUDA runtime for our kernels, cuBLAS and cuDNN.
+  set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)
   enable_language(CUDA)
   find_package(CUDAToolkit REQUIRED)
   add_subdirectory(cuda)

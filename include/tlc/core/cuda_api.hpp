@@ -17,6 +17,13 @@ void set_device(int index);
 void synchronize();
 std::size_t peak_allocated_bytes();
 void reset_peak_allocated_bytes();
+std::size_t allocated_bytes();  // held by live tensors now (size-rounded), all devices
+std::size_t cached_bytes();     // freed blocks kept for reuse, all devices
+void empty_cache();             // returns every cached block to the driver
+// TF32 tensor cores for float GEMMs and convolutions (~1e-3 relative error). Off by default, so
+// that CUDA results match the CPU to float precision; PyTorch enables it for convolutions.
+void set_allow_tf32(bool allow);
+bool allow_tf32();
 
 // Caching allocator (cudaMalloc only on a cache miss).
 void* allocate(std::size_t bytes, int device);
@@ -37,7 +44,8 @@ void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, float alp
           index_t lda, index_t stride_a, const float* b, index_t ldb, index_t stride_b, float beta,
           float* c, index_t ldc, index_t stride_c, index_t batch);
 
-// cuDNN convolution, NCHW float, weight [Cout, Cin/groups, kh, kw].
+// cuDNN convolution, NCHW float, weight [Cout, Cin/groups, kh, kw]. Every call overwrites its
+// output; the algorithm is chosen once per shape and cached.
 struct ConvShape {
   index_t n, cin, h, w, cout, kh, kw, stride_h, stride_w, pad_h, pad_w, groups, out_h, out_w;
 };

@@ -1,0 +1,62 @@
+// Cost of TLC's local aggregation on a NAFNet level-0 map (1 x 64 x 720 x 1280, float): local_mean
+// forward for several windows against one plain copy of the tensor (the target is <= 3x a copy and
+// flat across windows), local_max, and local vs global instance norm.
+// Usage: bench_local [threads] [reps]  (defaults: all threads, 3 reps; the best time is printed).
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+#include "tlc/autograd/grad_mode.hpp"
+#include "tlc/ops/local.hpp"
+#include "tlc/ops/spatial_norm.hpp"
+
+using namespace tlc;
+
+namespace {
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+// Best-of-`reps` seconds of fn(), after one warm-up call.
+template <class F>
+double best_time(int reps, F&& fn) {
+  fn();
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    const double t0 = now();
+    fn();
+    best = std::min(best, now() - t0);
+  }
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1) set_num_threads(std::atoi(argv[1]));
+  const int reps = argc > 2 ? std::atoi(argv[2]) : 3;
+  NoGrad no_grad;
+  const Shape shape{1, 64, 720, 1280};
+  Rng rng(1);
+  const TensorF x = TensorF::uniform(shape, rng, 0.0, 1.0);
+  std::printf("threads %d, x %s float (%.0f MB), best of %d\n", num_threads(), shape.str().c_str(),
+              double(x.nbytes()) / 1e6, reps);
+
+  const double copy = best_time(reps, [&] { (void)x.clone(); });
+  std::printf("%-34s %9.1f ms\n", "copy (clone)", copy * 1e3);
+  for (index_t k : {8, 32, 128, 384}) {
+    const double t = best_time(reps, [&] { (void)ops::local_mean(x, k, k); });
+    std::printf("local_mean k=%-4lld %17s %9.1f ms  %5.2fx copy\n", static_cast<long long>(k), "", t * 1e3, t / copy);
+  }
+  for (index_t k : {8, 384}) {
+    const double t = best_time(reps, [&] { (void)ops::local_max(x, k, k); });
+    std::printf("local_max k=%-4lld %18s %9.1f ms  %5.2fx copy\n", static_cast<long long>(k), "", t * 1e3, t / copy);
+  }
+  const double global = best_time(reps, [&] { (void)ops::instance_norm(x); });
+  std::printf("%-34s %9.1f ms  %5.2fx copy\n", "instance_norm global", global * 1e3, global / copy);
+  for (index_t k : {32, 384}) {
+    const double t = best_time(reps, [&] { (void)ops::instance_norm(x, TensorF(), TensorF(), 1e-5, {k, k}); });
+    std::printf("instance_norm local k=%-4lld %8s %9.1f ms  %5.2fx copy  %5.2fx global\n", static_cast<long long>(k), "",
+                t * 1e3, t / copy, t / global);
+  }
+  return 0;
+}

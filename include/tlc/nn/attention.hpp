@@ -1,0 +1,89 @@
+#pragma once
+// Channel-attention modules built on the pools of pool.hpp, laid out like their PyTorch
+// originals so parameter names match (the pool is child 0 of each Sequential). Under TLC the
+// pooled map is per pixel, so the attention becomes a per-pixel map (spec 6.6).
+#include "tlc/nn/activation.hpp"
+#include "tlc/nn/conv.hpp"
+#include "tlc/nn/pool.hpp"
+#include "tlc/ops/layout.hpp"
+#include "tlc/ops/shape_ops.hpp"
+
+namespace tlc::nn {
+
+// Squeeze-and-excitation: x * sigmoid(W2 relu(W1 pool(x))). Names: se.1.*, se.3.* when
+// registered as "se" (Baseline's layout: pool, conv, ReLU, conv, sigmoid).
+template <class T = float>
+class SE : public Sequential<T> {
+ public:
+  SE(index_t channels, index_t hidden) {
+    this->add(std::make_shared<AvgPool<T>>());
+    this->add(std::make_shared<Conv2d<T>>(channels, hidden, 1));
+    this->add(std::make_shared<ReLU<T>>());
+    this->add(std::make_shared<Conv2d<T>>(hidden, channels, 1));
+    this->add(std::make_shared<Sigmoid<T>>());
+  }
+  // The attention map itself; the caller multiplies (x * se(x)) as the originals do.
+  std::string type_name() const override { return "SE"; }
+};
+
+// NAFNet's simplified channel attention: W pool(x) + b (no nonlinearity). Names: sca.1.*.
+template <class T = float>
+class SCA : public Sequential<T> {
+ public:
+  explicit SCA(index_t channels) {
+    this->add(std::make_shared<AvgPool<T>>());
+    this->add(std::make_shared<Conv2d<T>>(channels, channels, 1));
+  }
+  std::string type_name() const override { return "SCA"; }
+};
+
+// Gather-Excite θ⁻ (parameter-free): x * sigmoid(pool(x)).
+template <class T = float>
+class GE : public Module<T> {
+ public:
+  GE() { pool_ = this->register_module("pool", std::make_shared<AvgPool<T>>()); }
+  Tensor<T> forward(const Tensor<T>& x) override { return ops::mul(x, ops::sigmoid(pool_->forward(x))); }
+  std::string type_name() const override { return "GE"; }
+
+ private:
+  std::shared_ptr<AvgPool<T>> pool_;
+};
+
+// CBAM: channel attention sigmoid(MLP(avg(x)) + MLP(max(x))) with a shared MLP, then spatial
+// attention sigmoid(conv7x7([mean_c, max_c])). Only the channel pools aggregate over space; the
+// spatial branch is already local and unchanged by TLC. Names: avg_pool, max_pool (no tensors),
+// mlp.0.*, mlp.2.*, spatial.weight/bias.
+template <class T = float>
+class CBAM : public Module<T> {
+ public:
+  CBAM(index_t channels, index_t hidden) {
+    avg_ = this->register_module("avg_pool", std::make_shared<AvgPool<T>>());
+    max_ = this->register_module("max_pool", std::make_shared<MaxPool<T>>());
+    mlp_ = this->register_module("mlp", std::make_shared<Sequential<T>>());
+    mlp_->add(std::make_shared<Conv2d<T>>(channels, hidden, 1));
+    mlp_->add(std::make_shared<ReLU<T>>());
+    mlp_->add(std::make_shared<Conv2d<T>>(hidden, channels, 1));
+    spatial_ = this->register_module("spatial", std::make_shared<Conv2d<T>>(2, 1, 7, 1, 3));
+  }
+  Tensor<T> forward(const Tensor<T>& x) override {
+    Tensor<T> ca = ops::sigmoid(ops::add(mlp_->forward(avg_->forward(x)), mlp_->forward(max_->forward(x))));
+    Tensor<T> y = ops::mul(x, ca);
+    const index_t c = y.size(1);
+    Tensor<T> mean_c = ops::mean(y, {1}, true);
+    // Max over channels: a window spanning all rows of the [N, 1, C, H*W] view, first row kept.
+    Tensor<T> max_c = ops::crop(ops::local_max(ops::reshape(y, {y.size(0), 1, c, y.size(2) * y.size(3)}), c, 1), 0, 0, 1,
+                                y.size(2) * y.size(3));
+    max_c = ops::reshape(max_c, {y.size(0), 1, y.size(2), y.size(3)});
+    Tensor<T> sa = ops::sigmoid(spatial_->forward(ops::concat(std::vector<Tensor<T>>{mean_c, max_c}, 1)));
+    return ops::mul(y, sa);
+  }
+  std::string type_name() const override { return "CBAM"; }
+
+ private:
+  std::shared_ptr<AvgPool<T>> avg_;
+  std::shared_ptr<MaxPool<T>> max_;
+  std::shared_ptr<Sequential<T>> mlp_;
+  std::shared_ptr<Conv2d<T>> spatial_;
+};
+
+}  // namespace tlc::nn

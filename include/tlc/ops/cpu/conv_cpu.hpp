@@ -1,0 +1,364 @@
+#pragma once
+// CPU convolution kernels on NCHW: forward, gradient w.r.t. the input (also the forward of the
+// transposed convolution) and w.r.t. the filter. Three strategies:
+//   - 1x1, stride 1, no padding: the image already is the GEMM operand (no im2col);
+//   - depthwise (groups == Cin == Cout): direct row-wise loops, vectorisable along the width;
+//   - otherwise im2col + GEMM per image and group, over column chunks of bounded size.
+// Whole images run in parallel when there are enough of them; otherwise the GEMM and the
+// im2col loops inside one image use the threads.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "tlc/core/thread_pool.hpp"
+#include "tlc/ops/cpu/gemm.hpp"
+
+namespace tlc::cpu {
+
+// Geometry of a convolution: input [n, cin, h, w], weight [cout, cin/groups, kh, kw],
+// output [n, cout, out_h, out_w] (same fields as cuda::ConvShape).
+struct ConvGeom {
+  index_t n, cin, h, w, cout, kh, kw, stride_h, stride_w, pad_h, pad_w, groups, out_h, out_w;
+
+  index_t cin_g() const { return cin / groups; }
+  index_t cout_g() const { return cout / groups; }
+  index_t k_g() const { return cin_g() * kh * kw; }  // GEMM depth per group
+  index_t in_plane() const { return h * w; }
+  index_t out_plane() const { return out_h * out_w; }
+  bool pointwise() const { return kh == 1 && kw == 1 && stride_h == 1 && stride_w == 1 && pad_h == 0 && pad_w == 0; }
+  bool depthwise() const { return groups == cin && cout == cin; }
+};
+
+namespace conv_detail {
+
+// Elements of one thread's im2col buffer: bounds memory whatever the image size.
+inline constexpr index_t kColumnBudget = index_t(1) << 20;
+
+// Output indices o in [0, out) whose input index o * stride + offset lies in [0, in).
+inline void valid_range(index_t out, index_t stride, index_t offset, index_t in, index_t& lo, index_t& hi) {
+  lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  hi = in - offset <= 0 ? 0 : (in - offset - 1) / stride + 1;
+  lo = std::min(lo, out);
+  hi = std::max(lo, std::min(hi, out));
+}
+
+// Output-position columns per im2col chunk.
+inline index_t chunk_columns(const ConvGeom& g) {
+  return std::min(g.out_plane(), std::max<index_t>(64, kColumnBudget / std::max<index_t>(1, g.k_g())));
+}
+
+// Calls fn(lo, hi, row, ow0, ow1) for each output row segment of output positions [p0, p1).
+template <class F>
+void for_each_row_segment(const ConvGeom& g, index_t p0, index_t p1, F&& fn) {
+  for (index_t p = p0; p < p1;) {
+    const index_t oh = p / g.out_w, ow0 = p % g.out_w, ow1 = std::min(g.out_w, ow0 + (p1 - p));
+    fn(oh, ow0, ow1, p - p0);
+    p += ow1 - ow0;
+  }
+}
+
+// col[r][p - p0] = x[c][oh*sh - ph + i][ow*sw - pw + j] (0 outside), r = (c, i, j), for one group.
+template <class T>
+void im2col(const ConvGeom& g, const T* x, index_t p0, index_t p1, T* col) {
+  const index_t len = p1 - p0, kk = g.kh * g.kw;
+  parallel_for(0, g.k_g(), std::max<index_t>(1, 16384 / len), [&](index_t lo, index_t hi) {
+    for (index_t r = lo; r < hi; ++r) {
+      const index_t c = r / kk, i = (r / g.kw) % g.kh, j = r % g.kw;
+      const T* xc = x + c * g.in_plane();
+      T* dst = col + r * len;
+      index_t wlo, whi;
+      valid_range(g.out_w, g.stride_w, j - g.pad_w, g.w, wlo, whi);
+      for_each_row_segment(g, p0, p1, [&](index_t oh, index_t ow0, index_t ow1, index_t at) {
+        T* d = dst + at - ow0;  // d[ow] for ow in [ow0, ow1)
+        const index_t ih = oh * g.stride_h - g.pad_h + i;
+        if (ih < 0 || ih >= g.h) {
+          std::fill(d + ow0, d + ow1, T(0));
+          return;
+        }
+        const T* src = xc + ih * g.w + j - g.pad_w;  // src[ow * sw] for valid ow
+        const index_t a = std::clamp(wlo, ow0, ow1), b = std::clamp(whi, a, ow1);
+        std::fill(d + ow0, d + a, T(0));
+        if (g.stride_w == 1)
+          std::memcpy(d + a, src + a, static_cast<std::size_t>(b - a) * sizeof(T));
+        else
+          for (index_t ow = a; ow < b; ++ow) d[ow] = src[ow * g.stride_w];
+        std::fill(d + b, d + ow1, T(0));
+      });
+    }
+  });
+}
+
+// The adjoint of im2col: x[c][ih][iw] += col[r][p - p0]. Parallel over channels (disjoint rows of x).
+template <class T>
+void col2im_add(const ConvGeom& g, const T* col, index_t p0, index_t p1, T* x) {
+  const index_t len = p1 - p0, kk = g.kh * g.kw;
+  parallel_for(0, g.cin_g(), std::max<index_t>(1, 16384 / (len * kk)), [&](index_t lo, index_t hi) {
+    for (index_t c = lo; c < hi; ++c)
+      for (index_t ij = 0; ij < kk; ++ij) {
+        const index_t i = ij / g.kw, j = ij % g.kw;
+        const T* src = col + (c * kk + ij) * len;
+        index_t wlo, whi;
+        valid_range(g.out_w, g.stride_w, j - g.pad_w, g.w, wlo, whi);
+        for_each_row_segment(g, p0, p1, [&](index_t oh, index_t ow0, index_t ow1, index_t at) {
+          const index_t ih = oh * g.stride_h - g.pad_h + i;
+          if (ih < 0 || ih >= g.h) return;
+          const T* s = src + at - ow0;
+          T* d = x + c * g.in_plane() + ih * g.w + j - g.pad_w;
+          const index_t a = std::clamp(wlo, ow0, ow1), b = std::clamp(whi, a, ow1);
+          for (index_t ow = a; ow < b; ++ow) d[ow * g.stride_w] += s[ow];
+        });
+      }
+  });
+}
+
+// Sum of a[i] * b[i * stride]: independent lanes, so the compiler vectorises without reassociating.
+template <class T>
+T dot(const T* a, const T* b, index_t n, index_t stride) {
+  if (stride != 1) {
+    T s = 0;
+    for (index_t i = 0; i < n; ++i) s += a[i] * b[i * stride];
+    return s;
+  }
+  constexpr int L = 16;
+  T lanes[L] = {};
+  index_t i = 0;
+  for (; i + L <= n; i += L)
+    for (int l = 0; l < L; ++l) lanes[l] += a[i + l] * b[i + l];
+  T s = 0;
+  for (; i < n; ++i) s += a[i] * b[i];
+  for (int l = 0; l < L; ++l) s += lanes[l];
+  return s;
+}
+
+// Runs fn(image) for every image: one image per thread when there are enough images, else
+// serially so that the work inside one image uses the threads.
+template <class F>
+void for_each_image(index_t n, F&& fn) {
+  if (n > 1 && n >= num_threads()) {
+    parallel_for(0, n, 1, [&](index_t lo, index_t hi) {
+      for (index_t i = lo; i < hi; ++i) fn(i);
+    });
+  } else {
+    for (index_t i = 0; i < n; ++i) fn(i);
+  }
+}
+
+// ---- depthwise: one plane per task, the filter taps as row-wise multiply-adds ------------------
+template <class T>
+void depthwise_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {
+  parallel_for(0, g.n * g.cin, 1, [&](index_t lo, index_t hi) {
+    for (index_t plane = lo; plane < hi; ++plane) {
+      const index_t c = plane % g.cin;
+      const T* xp = x + plane * g.in_plane();
+      const T* wc = w + c * g.kh * g.kw;
+      T* yp = y + plane * g.out_plane();
+      std::fill(yp, yp + g.out_plane(), bias ? bias[c] : T(0));
+      for (index_t oh = 0; oh < g.out_h; ++oh) {
+        T* yr = yp + oh * g.out_w;  // stays in L1 for all kh * kw taps
+        for (index_t i = 0; i < g.kh; ++i) {
+          const index_t ih = oh * g.stride_h - g.pad_h + i;
+          if (ih < 0 || ih >= g.h) continue;
+          for (index_t j = 0; j < g.kw; ++j) {
+            index_t lo_w, hi_w;
+            valid_range(g.out_w, g.stride_w, j - g.pad_w, g.w, lo_w, hi_w);
+            const T wv = wc[i * g.kw + j];
+            const T* xr = xp + ih * g.w + j - g.pad_w;
+            if (g.stride_w == 1)
+              for (index_t ow = lo_w; ow < hi_w; ++ow) yr[ow] += wv * xr[ow];
+            else
+              for (index_t ow = lo_w; ow < hi_w; ++ow) yr[ow] += wv * xr[ow * g.stride_w];
+          }
+        }
+      }
+    }
+  });
+}
+
+template <class T>
+void depthwise_backward_data(const ConvGeom& g, const T* w, const T* gy, T* gx) {
+  parallel_for(0, g.n * g.cin, 1, [&](index_t lo, index_t hi) {
+    for (index_t plane = lo; plane < hi; ++plane) {
+      const index_t c = plane % g.cin;
+      const T* gyp = gy + plane * g.out_plane();
+      const T* wc = w + c * g.kh * g.kw;
+      T* gxp = gx + plane * g.in_plane();
+      std::fill(gxp, gxp + g.in_plane(), T(0));
+      for (index_t j = 0; j < g.kw; ++j) {
+        index_t lo_w, hi_w;
+        valid_range(g.out_w, g.stride_w, j - g.pad_w, g.w, lo_w, hi_w);
+        for (index_t oh = 0; oh < g.out_h; ++oh) {
+          const T* gr = gyp + oh * g.out_w;
+          for (index_t i = 0; i < g.kh; ++i) {
+            const index_t ih = oh * g.stride_h - g.pad_h + i;
+            if (ih < 0 || ih >= g.h) continue;
+            const T wv = wc[i * g.kw + j];
+            T* xr = gxp + ih * g.w + j - g.pad_w;
+            if (g.stride_w == 1)
+              for (index_t ow = lo_w; ow < hi_w; ++ow) xr[ow] += wv * gr[ow];
+            else
+              for (index_t ow = lo_w; ow < hi_w; ++ow) xr[ow * g.stride_w] += wv * gr[ow];
+          }
+        }
+      }
+    }
+  });
+}
+
+// One task per channel; per-row partial sums go to double accumulators (long reductions).
+template <class T>
+void depthwise_backward_filter(const ConvGeom& g, const T* x, const T* gy, T* gw) {
+  parallel_for(0, g.cin, 1, [&](index_t lo, index_t hi) {
+    std::vector<double> acc(static_cast<std::size_t>(g.kh * g.kw));
+    for (index_t c = lo; c < hi; ++c) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (index_t img = 0; img < g.n; ++img) {
+        const T* xp = x + (img * g.cin + c) * g.in_plane();
+        const T* gyp = gy + (img * g.cin + c) * g.out_plane();
+        for (index_t i = 0; i < g.kh; ++i)
+          for (index_t j = 0; j < g.kw; ++j) {
+            index_t lo_w, hi_w;
+            valid_range(g.out_w, g.stride_w, j - g.pad_w, g.w, lo_w, hi_w);
+            T sum = 0;
+            for (index_t oh = 0; oh < g.out_h; ++oh) {
+              const index_t ih = oh * g.stride_h - g.pad_h + i;
+              if (ih < 0 || ih >= g.h) continue;
+              const T* gr = gyp + oh * g.out_w;
+              const T* xr = xp + ih * g.w + j - g.pad_w;
+              sum += dot(gr + lo_w, xr + lo_w * g.stride_w, hi_w - lo_w, g.stride_w);
+            }
+            acc[static_cast<std::size_t>(i * g.kw + j)] += sum;
+          }
+      }
+      for (index_t t = 0; t < g.kh * g.kw; ++t)
+        gw[c * g.kh * g.kw + t] = static_cast<T>(acc[static_cast<std::size_t>(t)]);
+    }
+  });
+}
+
+}  // namespace conv_detail
+
+// y = conv(x, w) + bias (bias may be null).
+template <class T>
+void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {
+  using namespace conv_detail;
+  if (g.depthwise()) return depthwise_forward(g, x, w, bias, y);
+  const index_t P = g.out_plane(), K = g.k_g(), chunk = chunk_columns(g);
+  for_each_image(g.n, [&](index_t img) {
+    for (index_t gi = 0; gi < g.groups; ++gi) {
+      const T* xg = x + (img * g.cin + gi * g.cin_g()) * g.in_plane();
+      const T* wg = w + gi * g.cout_g() * K;
+      T* yg = y + (img * g.cout + gi * g.cout_g()) * P;
+      if (bias)
+        for (index_t o = 0; o < g.cout_g(); ++o) std::fill(yg + o * P, yg + (o + 1) * P, bias[gi * g.cout_g() + o]);
+      const T beta = bias ? T(1) : T(0);
+      if (g.pointwise()) {
+        gemm<T>(false, false, g.cout_g(), P, K, T(1), wg, K, xg, P, beta, yg, P);
+        continue;
+      }
+      for (index_t p0 = 0; p0 < P; p0 += chunk) {
+        const index_t p1 = std::min(P, p0 + chunk);
+        T* col = thread_scratch<T>(Scratch::Columns, K * (p1 - p0));
+        im2col(g, xg, p0, p1, col);
+        gemm<T>(false, false, g.cout_g(), p1 - p0, K, T(1), wg, K, col, p1 - p0, beta, yg + p0, P);
+      }
+    }
+  });
+}
+
+// gx = d(conv)/dx applied to gy (overwrites gx). Also the forward of conv_transpose2d.
+template <class T>
+void conv2d_backward_data(const ConvGeom& g, const T* w, const T* gy, T* gx) {
+  using namespace conv_detail;
+  if (g.depthwise()) return depthwise_backward_data(g, w, gy, gx);
+  const index_t P = g.out_plane(), K = g.k_g(), chunk = chunk_columns(g);
+  for_each_image(g.n, [&](index_t img) {
+    for (index_t gi = 0; gi < g.groups; ++gi) {
+      const T* wg = w + gi * g.cout_g() * K;
+      const T* gyg = gy + (img * g.cout + gi * g.cout_g()) * P;
+      T* gxg = gx + (img * g.cin + gi * g.cin_g()) * g.in_plane();
+      if (g.pointwise()) {
+        gemm<T>(true, false, K, P, g.cout_g(), T(1), wg, K, gyg, P, T(0), gxg, P);
+        continue;
+      }
+      std::fill(gxg, gxg + g.cin_g() * g.in_plane(), T(0));
+      for (index_t p0 = 0; p0 < P; p0 += chunk) {
+        const index_t p1 = std::min(P, p0 + chunk);
+        T* col = thread_scratch<T>(Scratch::Columns, K * (p1 - p0));
+        gemm<T>(true, false, K, p1 - p0, g.cout_g(), T(1), wg, K, gyg + p0, P, T(0), col, p1 - p0);
+        col2im_add(g, col, p0, p1, gxg);
+      }
+    }
+  });
+}
+
+// gw = d(conv)/dw applied to gy, summed over the batch (overwrites gw).
+template <class T>
+void conv2d_backward_filter(const ConvGeom& g, const T* x, const T* gy, T* gw) {
+  using namespace conv_detail;
+  if (g.depthwise()) return depthwise_backward_filter(g, x, gy, gw);
+  const index_t P = g.out_plane(), K = g.k_g(), chunk = chunk_columns(g), wsize = g.cout * K;
+  // With one image per thread, each thread sums its images into its own partial filter.
+  const index_t parts = g.n > 1 && g.n >= num_threads() ? std::min<index_t>(g.n, num_threads()) : 1;
+  std::vector<T> partials(static_cast<std::size_t>((parts - 1) * wsize));
+  auto run_part = [&](index_t part) {
+    T* acc = part == 0 ? gw : partials.data() + (part - 1) * wsize;
+    std::fill(acc, acc + wsize, T(0));
+    for (index_t img = part * g.n / parts; img < (part + 1) * g.n / parts; ++img)
+      for (index_t gi = 0; gi < g.groups; ++gi) {
+        const T* xg = x + (img * g.cin + gi * g.cin_g()) * g.in_plane();
+        const T* gyg = gy + (img * g.cout + gi * g.cout_g()) * P;
+        T* gwg = acc + gi * g.cout_g() * K;
+        if (g.pointwise()) {
+          gemm<T>(false, true, g.cout_g(), K, P, T(1), gyg, P, xg, P, T(1), gwg, K);
+          continue;
+        }
+        for (index_t p0 = 0; p0 < P; p0 += chunk) {
+          const index_t p1 = std::min(P, p0 + chunk);
+          T* col = thread_scratch<T>(Scratch::Columns, K * (p1 - p0));
+          im2col(g, xg, p0, p1, col);
+          gemm<T>(false, true, g.cout_g(), K, p1 - p0, T(1), gyg + p0, P, col, p1 - p0, T(1), gwg, K);
+        }
+      }
+  };
+  if (parts == 1) {
+    run_part(0);
+    return;
+  }
+  parallel_for(0, parts, 1, [&](index_t lo, index_t hi) {
+    for (index_t part = lo; part < hi; ++part) run_part(part);
+  });
+  parallel_for(0, wsize, 4096, [&](index_t lo, index_t hi) {
+    for (index_t part = 1; part < parts; ++part)
+      for (index_t i = lo; i < hi; ++i) gw[i] += partials[static_cast<std::size_t>((part - 1) * wsize + i)];
+  });
+}
+
+// gb[c] = sum of gy[:, c, :, :] over n and the plane (overwrites gb).
+template <class T>
+void channel_sum(index_t n, index_t channels, index_t plane, const T* gy, T* gb) {
+  parallel_for(0, channels, 1, [&](index_t lo, index_t hi) {
+    for (index_t c = lo; c < hi; ++c) {
+      double s = 0;
+      for (index_t img = 0; img < n; ++img) {
+        const T* p = gy + (img * channels + c) * plane;
+        const T one = 1;
+        s += conv_detail::dot(p, &one, plane, 0);
+      }
+      gb[c] = static_cast<T>(s);
+    }
+  });
+}
+
+// y[:, c, :, :] += bias[c], in place.
+template <class T>
+void add_channel_bias(index_t n, index_t channels, index_t plane, const T* bias, T* y) {
+  parallel_for(0, n * channels, std::max<index_t>(1, 16384 / std::max<index_t>(plane, 1)), [&](index_t lo, index_t hi) {
+    for (index_t nc = lo; nc < hi; ++nc) {
+      const T b = bias[nc % channels];
+      T* p = y + nc * plane;
+      for (index_t i = 0; i < plane; ++i) p[i] += b;
+    }
+  });
+}
+
+}  // namespace tlc::cpu

@@ -1,0 +1,284 @@
+#pragma once
+// Row-major GEMM on the CPU: C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C.
+// BLIS-style: B is packed into kc x NR column panels (shared by all threads), A into MR x kc row
+// panels (per task), and a register-tiled micro-kernel multiplies one MR x NR tile. The same
+// micro-kernel source serves AVX-512, AVX2/FMA and a portable scalar ISA; pack buffers are
+// thread-local and only grow, so no allocation happens in the loops.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "tlc/core/config.hpp"
+#include "tlc/core/thread_pool.hpp"
+
+#if defined(__AVX2__) && defined(__FMA__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace tlc::cpu {
+
+// Thread-local scratch buffers (64-byte aligned, grow only). One slot per role so that a caller
+// holding one buffer (the conv im2col columns) can call gemm, which uses the others.
+enum class Scratch { PackA = 0, PackB = 1, Columns = 2, Count = 3 };
+
+template <class T>
+T* thread_scratch(Scratch slot, index_t count) {
+  struct Buffer {
+    void* ptr = nullptr;
+    std::size_t bytes = 0;
+    ~Buffer() { std::free(ptr); }
+  };
+  thread_local Buffer buffers[static_cast<int>(Scratch::Count)];
+  Buffer& b = buffers[static_cast<int>(slot)];
+  const std::size_t need = (static_cast<std::size_t>(std::max<index_t>(count, 1)) * sizeof(T) + 63) / 64 * 64;
+  if (b.bytes < need) {
+    std::free(b.ptr);
+    b.ptr = std::aligned_alloc(64, need);
+    b.bytes = b.ptr ? need : 0;
+    if (!b.ptr) throw std::bad_alloc();
+  }
+  return static_cast<T*>(b.ptr);
+}
+
+namespace gemm_detail {
+
+// ---- instruction sets: a vector register type and the five operations the kernel needs -------
+template <class T>
+struct ScalarIsa {
+  using reg = T;
+  static constexpr int width = 1;
+  static reg zero() { return T(0); }
+  static reg load(const T* p) { return *p; }
+  static reg broadcast(const T* p) { return *p; }
+  static reg fma(reg a, reg b, reg c) { return a * b + c; }
+  static reg scale(reg a, T s) { return a * s; }
+  static void store(T* p, reg v) { *p = v; }
+};
+
+#if defined(__AVX2__) && defined(__FMA__)
+struct Avx2Float {
+  using reg = __m256;
+  static constexpr int width = 8;
+  static reg zero() { return _mm256_setzero_ps(); }
+  static reg load(const float* p) { return _mm256_loadu_ps(p); }
+  static reg broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static reg scale(reg a, float s) { return _mm256_mul_ps(a, _mm256_set1_ps(s)); }
+  static void store(float* p, reg v) { _mm256_storeu_ps(p, v); }
+};
+#endif
+
+#if defined(__AVX512F__)
+struct Avx512Float {
+  using reg = __m512;
+  static constexpr int width = 16;
+  static reg zero() { return _mm512_setzero_ps(); }
+  static reg load(const float* p) { return _mm512_loadu_ps(p); }
+  static reg broadcast(const float* p) { return _mm512_set1_ps(*p); }
+  static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static reg scale(reg a, float s) { return _mm512_mul_ps(a, _mm512_set1_ps(s)); }
+  static void store(float* p, reg v) { _mm512_storeu_ps(p, v); }
+};
+#endif
+
+// Tile shape (MR rows x NV registers) and cache blocks (KC deep, MC rows of A, NC columns of B).
+template <class T>
+struct Config {
+  using Isa = ScalarIsa<T>;
+  static constexpr int MR = 4, NV = 8;
+  static constexpr index_t KC = 256, MC = 64, NC = 2048;
+};
+
+#if defined(__AVX512F__)
+template <>
+struct Config<float> {
+  using Isa = Avx512Float;
+  static constexpr int MR = 8, NV = 2;  // 16 accumulators of 32 zmm registers
+  static constexpr index_t KC = 256, MC = 128, NC = 4096;
+};
+#elif defined(__AVX2__) && defined(__FMA__)
+template <>
+struct Config<float> {
+  using Isa = Avx2Float;
+  static constexpr int MR = 6, NV = 2;  // 12 accumulators of 16 ymm registers
+  static constexpr index_t KC = 256, MC = 120, NC = 4096;
+};
+#endif
+
+// One MR x NR tile: acc = packed A panel * packed B panel over kc; then C = alpha*acc + beta*C
+// for the valid mr x nr corner (beta == 0 never reads C, so garbage or NaN in C is ignored).
+template <class T, class Isa, int MR, int NV>
+void micro_kernel(index_t kc, const T* pa, const T* pb, T* c, index_t ldc, T alpha, T beta, int mr, int nr) {
+  constexpr int W = Isa::width, NR = NV * W;
+  typename Isa::reg acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) acc[i][j] = Isa::zero();
+  for (index_t p = 0; p < kc; ++p, pa += MR, pb += NR) {
+    typename Isa::reg b[NV];
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) b[j] = Isa::load(pb + j * W);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const typename Isa::reg a = Isa::broadcast(pa + i);
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; ++j) acc[i][j] = Isa::fma(a, b[j], acc[i][j]);
+    }
+  }
+  if (mr == MR && nr == NR) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; ++j) {
+        T* cp = c + i * ldc + j * W;
+        typename Isa::reg v = Isa::scale(acc[i][j], alpha);
+        if (beta != T(0)) v = Isa::fma(Isa::load(cp), Isa::broadcast(&beta), v);
+        Isa::store(cp, v);
+      }
+    return;
+  }
+  alignas(64) T tile[MR * NR];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NV; ++j) Isa::store(tile + i * NR + j * W, acc[i][j]);
+  for (int i = 0; i < mr; ++i)
+    for (int j = 0; j < nr; ++j) {
+      T& out = c[i * ldc + j];
+      out = alpha * tile[i * NR + j] + (beta != T(0) ? beta * out : T(0));
+    }
+}
+
+// Packs rows [0, mc) x depth [0, kc) of op(A) into MR-row panels, zero-padding the last panel.
+template <class T, int MR>
+void pack_a(bool trans, index_t mc, index_t kc, const T* a, index_t lda, T* out) {
+  for (index_t i0 = 0; i0 < mc; i0 += MR, out += MR * kc) {
+    const int rows = static_cast<int>(std::min<index_t>(MR, mc - i0));
+    if (!trans) {
+      for (int i = 0; i < rows; ++i) {
+        const T* src = a + (i0 + i) * lda;
+        for (index_t p = 0; p < kc; ++p) out[p * MR + i] = src[p];
+      }
+    } else {
+      for (index_t p = 0; p < kc; ++p) {
+        const T* src = a + p * lda + i0;
+        for (int i = 0; i < rows; ++i) out[p * MR + i] = src[i];
+      }
+    }
+    for (int i = rows; i < MR; ++i)
+      for (index_t p = 0; p < kc; ++p) out[p * MR + i] = T(0);
+  }
+}
+
+// Packs columns [j0, j1) x depth [0, kc) of op(B) into NR-column panels (j0 a multiple of NR).
+template <class T, int NR>
+void pack_b(bool trans, index_t j0, index_t j1, index_t nc, index_t kc, const T* b, index_t ldb, T* out) {
+  for (index_t jp = j0; jp < j1; jp += NR) {
+    T* dst = out + jp * kc;
+    const int cols = static_cast<int>(std::min<index_t>(NR, nc - jp));
+    if (!trans) {
+      for (index_t p = 0; p < kc; ++p) {
+        const T* src = b + p * ldb + jp;
+        T* d = dst + p * NR;
+        int j = 0;
+        for (; j < cols; ++j) d[j] = src[j];
+        for (; j < NR; ++j) d[j] = T(0);
+      }
+    } else {
+      for (int j = 0; j < cols; ++j) {
+        const T* src = b + (jp + j) * ldb;
+        for (index_t p = 0; p < kc; ++p) dst[p * NR + j] = src[p];
+      }
+      for (int j = cols; j < NR; ++j)
+        for (index_t p = 0; p < kc; ++p) dst[p * NR + j] = T(0);
+    }
+  }
+}
+
+template <class T>
+void scale_c(index_t m, index_t n, T beta, T* c, index_t ldc) {
+  for (index_t i = 0; i < m; ++i)
+    for (index_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+}
+
+}  // namespace gemm_detail
+
+// C = alpha * op(A) * op(B) + beta * C, row-major; op(A) is m x k (A stored k x m when trans_a),
+// op(B) is k x n (B stored n x k when trans_b). beta == 0 overwrites C without reading it.
+// Runs on the thread pool (serially when called from inside a parallel region).
+template <class T>
+void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda, const T* b,
+          index_t ldb, T beta, T* c, index_t ldc) {
+  using namespace gemm_detail;
+  using Cfg = Config<T>;
+  using Isa = typename Cfg::Isa;
+  constexpr int MR = Cfg::MR, NR = Cfg::NV * Isa::width;
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0 || alpha == T(0)) {
+    scale_c(m, n, beta, c, ldc);
+    return;
+  }
+  const index_t threads = num_threads();
+  // Even m blocks (multiples of MR) so that the last block is not a sliver.
+  const index_t m_blocks = (m + Cfg::MC - 1) / Cfg::MC;
+  const index_t mc_step = ((m + m_blocks - 1) / m_blocks + MR - 1) / MR * MR;
+
+  for (index_t jc = 0; jc < n; jc += Cfg::NC) {
+    const index_t nc = std::min(Cfg::NC, n - jc);
+    const index_t n_panels = (nc + NR - 1) / NR;
+    // Column chunks per m block: enough tasks to keep every thread busy, at least 4 panels each.
+    const index_t want = std::max<index_t>(1, (4 * threads + m_blocks - 1) / m_blocks);
+    const index_t chunk_panels = std::max<index_t>(std::min<index_t>(4, n_panels), (n_panels + want - 1) / want);
+    const index_t n_chunks = (n_panels + chunk_panels - 1) / chunk_panels;
+    for (index_t pc = 0; pc < k; pc += Cfg::KC) {
+      const index_t kc = std::min(Cfg::KC, k - pc);
+      const T beta_k = pc == 0 ? beta : T(1);
+      T* pb = thread_scratch<T>(Scratch::PackB, n_panels * NR * kc);
+      const T* b_block = trans_b ? b + jc * ldb + pc : b + pc * ldb + jc;
+      parallel_for(0, n_panels, std::max<index_t>(1, 4096 / kc), [&](index_t lo, index_t hi) {
+        pack_b<T, NR>(trans_b, lo * NR, std::min(nc, hi * NR), nc, kc, b_block, ldb, pb);
+      });
+      parallel_for(0, m_blocks * n_chunks, 1, [&](index_t lo, index_t hi) {
+        for (index_t task = lo; task < hi; ++task) {
+          const index_t ic = (task / n_chunks) * mc_step, chunk = task % n_chunks;
+          if (ic >= m) continue;
+          const index_t mc = std::min(mc_step, m - ic);
+          T* pa = thread_scratch<T>(Scratch::PackA, (mc + MR - 1) / MR * MR * kc);
+          pack_a<T, MR>(trans_a, mc, kc, trans_a ? a + pc * lda + ic : a + ic * lda + pc, lda, pa);
+          const index_t p_end = std::min(n_panels, (chunk + 1) * chunk_panels);
+          // Row panels outer: C is written along rows, which matters when ldc is a large power of 2.
+          for (index_t i = 0; i < mc; i += MR) {
+            const int mr = static_cast<int>(std::min<index_t>(MR, mc - i));
+            for (index_t jp = chunk * chunk_panels; jp < p_end; ++jp) {
+              const index_t j = jp * NR;
+              const int nr = static_cast<int>(std::min<index_t>(NR, nc - j));
+              micro_kernel<T, Isa, MR, Cfg::NV>(kc, pa + i * kc, pb + j * kc, c + (ic + i) * ldc + jc + j, ldc, alpha,
+                                                beta_k, mr, nr);
+            }
+          }
+        }
+      });
+    }
+  }
+}
+
+// `batch` independent GEMMs whose operands start `stride_*` elements apart. Large problems
+// parallelise inside each GEMM; many small ones run one per thread.
+template <class T>
+void gemm_batched(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda,
+                  index_t stride_a, const T* b, index_t ldb, index_t stride_b, T beta, T* c, index_t ldc,
+                  index_t stride_c, index_t batch) {
+  auto one = [&](index_t i) {
+    gemm<T>(trans_a, trans_b, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta, c + i * stride_c,
+            ldc);
+  };
+  if (batch >= num_threads() && batch > 1) {
+    parallel_for(0, batch, 1, [&](index_t lo, index_t hi) {
+      for (index_t i = lo; i < hi; ++i) one(i);
+    });
+  } else {
+    for (index_t i = 0; i < batch; ++i) one(i);
+  }
+}
+
+}  // namespace tlc::cpu

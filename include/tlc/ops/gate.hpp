@@ -1,0 +1,72 @@
+#pragma once
+// Channel gates, fused with their own backward: simple_gate (NAFNet SimpleGate) and gelu_gate
+// (Restormer GDFN). Both split axis 1 into halves x1 = x[:, :C/2], x2 = x[:, C/2:].
+#include <vector>
+
+#include "tlc/ops/common.hpp"
+#include "tlc/ops/kernels/gate.hpp"
+
+namespace tlc::ops {
+
+namespace detail {
+
+// Runs fn(n, lo, hi) over [0, outer*half) cut into pieces that never cross a multiple of `half`
+// (n = the index along axis 0, lo/hi offsets inside that half).
+template <class F>
+void for_each_half_segment(index_t outer, index_t half, const F& fn) {
+  parallel_for(0, outer * half, kElementwiseGrain, [&](index_t lo, index_t hi) {
+    while (lo < hi) {
+      const index_t n = lo / half, r = lo % half, len = std::min(hi - lo, half - r);
+      fn(n, r, r + len);
+      lo += len;
+    }
+  });
+}
+
+template <class T>
+Tensor<T> gate(const char* op, kernels::Gate kind, const Tensor<T>& x) {
+  check_defined(op, x);
+  TLC_CHECK(x.dim() >= 2 && x.size(1) % 2 == 0, ShapeError, op,
+            ": expected a tensor of rank >= 2 with an even number of channels (axis 1), found shape ", x.shape().str());
+  require_cpu(op, x);
+  Shape out_shape = x.shape();
+  out_shape[1] /= 2;
+  const index_t outer = out_shape[0], half = out_shape.numel() / std::max<index_t>(outer, 1);
+  Tensor<T> y = Tensor<T>::empty(out_shape);
+  const kernels::GateForward<T> f{kind};
+  const T* px = x.data();
+  T* py = y.data();
+  for_each_half_segment(outer, half, [&](index_t n, index_t lo, index_t hi) {
+    const T *a = px + 2 * n * half, *b = a + half;
+    T* o = py + n * half;
+    for (index_t i = lo; i < hi; ++i) o[i] = f(a[i], b[i]);
+  });
+  return autograd::record<T>(y, op, {x}, [x, kind, outer, half](const Tensor<T>& g, const std::vector<bool>&) {
+    Tensor<T> gx = Tensor<T>::empty(x.shape());
+    const kernels::GateBackward<T> bwd{kind};
+    const T *px = x.data(), *pg = g.data();
+    T* pgx = gx.data();
+    for_each_half_segment(outer, half, [&](index_t n, index_t lo, index_t hi) {
+      const T *a = px + 2 * n * half, *b = a + half, *gy = pg + n * half;
+      T *ga = pgx + 2 * n * half, *gb = ga + half;
+      for (index_t i = lo; i < hi; ++i) bwd(a[i], b[i], gy[i], ga[i], gb[i]);
+    });
+    return std::vector<Tensor<T>>{gx};
+  });
+}
+
+}  // namespace detail
+
+// x1 * x2 (NAFNet SimpleGate): [N, C, ...] -> [N, C/2, ...].
+template <class T>
+Tensor<T> simple_gate(const Tensor<T>& x) {
+  return detail::gate("simple_gate", kernels::Gate::Product, x);
+}
+
+// gelu(x1) * x2 with the exact erf GELU (Restormer GDFN).
+template <class T>
+Tensor<T> gelu_gate(const Tensor<T>& x) {
+  return detail::gate("gelu_gate", kernels::Gate::Gelu, x);
+}
+
+}  // namespace tlc::ops

@@ -1,0 +1,91 @@
+#pragma once
+// LayerNorm2d: per-pixel normalisation over channels (NAFNet LayerNorm2d, Restormer LayerNorm
+// WithBias / BiasFree; spec sections 1.1, 1.2). A fused primitive with its own backward.
+#include <vector>
+
+#include "tlc/ops/common.hpp"
+#include "tlc/ops/kernels/layer_norm.hpp"
+
+namespace tlc::ops {
+
+// WithBias: (x - mean) / sqrt(var + eps) * w + b.  BiasFree: x / sqrt(var + eps) * w, no bias.
+enum class LayerNormKind { WithBias, BiasFree };
+
+namespace detail {
+
+// Pixels per CPU call of the LayerNorm2d kernels: long enough to vectorise, short enough that
+// the per-pixel accumulators stay in registers.
+inline constexpr int kLayerNormSpan = 32;
+
+// Runs fn(n, p0, len) over spans of at most kLayerNormSpan pixels that never cross an image.
+template <class F>
+void for_each_pixel_span(index_t N, index_t C, index_t HW, const F& fn) {
+  const index_t spans = (HW + kLayerNormSpan - 1) / kLayerNormSpan;
+  const index_t grain = std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(C * kLayerNormSpan, 1));
+  parallel_for(0, N * spans, grain, [&](index_t lo, index_t hi) {
+    for (index_t t = lo; t < hi; ++t) {
+      const index_t n = t / spans, p0 = (t % spans) * kLayerNormSpan;
+      fn(n, p0, std::min<index_t>(kLayerNormSpan, HW - p0));
+    }
+  });
+}
+
+}  // namespace detail
+
+// x: [N, C, H, W]; weight: [C]; bias: [C] for WithBias, undefined for BiasFree.
+// NAFNet uses eps 1e-6, Restormer 1e-5.
+template <class T>
+Tensor<T> layer_norm2d(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias, double eps = 1e-6,
+                       LayerNormKind kind = LayerNormKind::WithBias) {
+  const char* op = "layer_norm2d";
+  detail::check_rank(op, x, 4);
+  detail::require_cpu(op, x);
+  const index_t N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3);
+  detail::check_rank(op, weight, 1, "weight");
+  detail::check_same_device(op, x, weight);
+  TLC_CHECK(weight.size(0) == C, ShapeError, op, ": expected a weight of shape [", C, "] for input ", x.shape().str(),
+            ", found ", weight.shape().str());
+  const bool centre = kind == LayerNormKind::WithBias;
+  if (centre) {
+    detail::check_rank(op, bias, 1, "bias");
+    detail::check_same_device(op, x, bias);
+    TLC_CHECK(bias.size(0) == C, ShapeError, op, ": expected a bias of shape [", C, "] for input ", x.shape().str(),
+              ", found ", bias.shape().str());
+  } else {
+    TLC_CHECK(!bias.defined(), ShapeError, op, ": expected no bias for BiasFree, found one of shape ",
+              bias.shape().str());
+  }
+  TLC_CHECK(eps >= 0, Error, op, ": expected eps >= 0, found ", eps);
+
+  Tensor<T> y = Tensor<T>::empty(x.shape());
+  Tensor<T> mean = Tensor<T>::empty({N, HW}), rstd = Tensor<T>::empty({N, HW});
+  using Fwd = kernels::LayerNorm2dForward<T, detail::kLayerNormSpan>;
+  const Fwd fwd{x.data(), weight.data(), centre ? bias.data() : nullptr, y.data(), mean.data(), rstd.data(),
+                C, HW, eps, centre};
+  detail::for_each_pixel_span(N, C, HW, fwd);
+
+  return autograd::record<T>(
+      y, op, {x, weight, bias}, [x, weight, mean, rstd, centre](const Tensor<T>& g, const std::vector<bool>& needs) {
+        const index_t N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3);
+        std::vector<Tensor<T>> grads(3);
+        if (needs[0]) {
+          grads[0] = Tensor<T>::empty(x.shape());
+          using Bwd = kernels::LayerNorm2dBackward<T, detail::kLayerNormSpan>;
+          const Bwd bwd{x.data(), weight.data(), g.data(), mean.data(), rstd.data(), grads[0].data(), C, HW, centre};
+          detail::for_each_pixel_span(N, C, HW, bwd);
+        }
+        if (needs[1] || needs[2]) {
+          Tensor<T> gw = Tensor<T>::empty({C}), gb = centre ? Tensor<T>::empty({C}) : Tensor<T>();
+          const kernels::LayerNorm2dParamGrad<T> pg{x.data(), g.data(), mean.data(), rstd.data(),
+                                                     gw.data(), centre ? gb.data() : nullptr, N, C, HW, centre};
+          parallel_for(0, C, 1, [&](index_t lo, index_t hi) {
+            for (index_t c = lo; c < hi; ++c) pg(c);
+          });
+          if (needs[1]) grads[1] = gw;
+          if (needs[2]) grads[2] = gb;
+        }
+        return grads;
+      });
+}
+
+}  // namespace tlc::ops

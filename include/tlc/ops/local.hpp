@@ -1,0 +1,306 @@
+#pragma once
+// TLC's local aggregation primitives (spec 6.1, 6.6): local_mean, the stride-1 box mean whose
+// window slides inward at the borders, and local_max with the same window rule. Both cost O(H*W)
+// per plane whatever the window: running sums in double (mean) and van Herk/Gil-Werman block
+// maxima (max) over the valid (H-k1+1) x (W-k2+1) map, then a gather through the clamped starts,
+// so the replicate-padded tensor of the reference code is never built. A window covering the map
+// gives the global mean/max at every pixel.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "tlc/ops/common.hpp"
+#include "tlc/ops/kernels/local.hpp"
+
+namespace tlc::ops {
+
+namespace detail {
+
+// Window geometry of one H x W plane.
+struct BoxGeom {
+  index_t H, W, k1, k2;
+  BoxGeom(index_t h, index_t w, index_t kh, index_t kw)
+      : H(h), W(w), k1(kernels::window_extent(kh, h)), k2(kernels::window_extent(kw, w)) {}
+  index_t hv() const { return H - k1 + 1; }  // valid window starts per axis
+  index_t wv() const { return W - k2 + 1; }
+  double inv_area() const { return 1.0 / static_cast<double>(k1 * k2); }
+  // Output rows [row_begin(t), row_end(t)) are served by the window starting at row t.
+  index_t row_begin(index_t t) const { return t == 0 ? 0 : t + (k1 - 1) / 2; }
+  index_t row_end(index_t t) const { return t == hv() - 1 ? H : t + (k1 - 1) / 2 + 1; }
+};
+
+inline void check_window_args(const char* op, index_t kh, index_t kw) {
+  TLC_CHECK(kh >= 1 && kw >= 1, ShapeError, op, ": expected window sizes >= 1, found ", kh, "x", kw);
+}
+
+template <class T>
+void check_local_input(const char* op, const Tensor<T>& x) {
+  check_rank(op, x, 4);
+  require_cpu(op, x);
+  TLC_CHECK(x.numel() > 0, ShapeError, op, ": expected a non-empty map, found shape ", x.shape().str());
+}
+
+// Runs f(plane, lo, hi) over every plane and a range of its `rows` output rows. Rows are split only
+// when there are too few planes to occupy the threads, and never into chunks shorter than
+// `min_rows` (each chunk first sums a window's worth of source rows).
+template <class F>
+void for_plane_rows(index_t planes, index_t rows, index_t min_rows, F&& f) {
+  const index_t threads = num_threads();
+  index_t chunks = 1;
+  if (planes < 2 * threads)
+    chunks = std::clamp<index_t>((2 * threads + planes - 1) / planes, 1, std::max<index_t>(1, rows / std::max<index_t>(min_rows, 1)));
+  const index_t step = (rows + chunks - 1) / chunks;
+  chunks = (rows + step - 1) / step;
+  parallel_for(0, planes * chunks, 1, [&](index_t lo, index_t hi) {
+    for (index_t task = lo; task < hi; ++task) {
+      const index_t c = task % chunks;
+      f(task / chunks, c * step, std::min(rows, (c + 1) * step));
+    }
+  });
+}
+
+// dst[t] = sum of src[r] over r in [t - off, t - off + k) clipped to [0, n), for t in [0, n_out).
+// off = 0 gives the valid window sums of length k; off = k - 1 gives their adjoint. The running sum
+// takes four differences at a time so that its dependency chain is one add per four outputs.
+inline void box_sum_1d(const double* src, index_t n, index_t k, index_t off, index_t n_out, double* dst) {
+  double s = 0;
+  for (index_t r = 0; r < std::min(k - off, n); ++r) s += src[r];
+  dst[0] = s;
+  auto step = [&](index_t t) {
+    const index_t enter = t - off + k - 1, leave = t - off - 1;
+    if (enter < n) s += src[enter];
+    if (leave >= 0) s -= src[leave];
+    dst[t] = s;
+  };
+  // Outputs whose window both gains and loses an element: t in [t0, t1).
+  const index_t t0 = std::max<index_t>(1, off + 1), t1 = std::min(n_out, n + off - k + 1);
+  index_t t = 1;
+  for (; t < std::min(t0, n_out); ++t) step(t);
+  const index_t in = k - 1 - off, out = -off - 1;  // src offsets of the entering and leaving elements
+  for (; t + 4 <= t1; t += 4) {
+    const double d0 = src[t + in] - src[t + out], d1 = src[t + 1 + in] - src[t + 1 + out],
+                 d2 = src[t + 2 + in] - src[t + 2 + out], d3 = src[t + 3 + in] - src[t + 3 + out];
+    const double p1 = d0 + d1, p2 = p1 + d2, p3 = p2 + d3;
+    dst[t] = s + d0, dst[t + 1] = s + p1, dst[t + 2] = s + p2, dst[t + 3] = s + p3;
+    s += p3;
+  }
+  for (; t < n_out; ++t) step(t);
+}
+
+// The vertical counterpart over whole rows of `width` doubles: for each t in [t_lo, t_hi),
+// acc = sum of source rows r in [t - off, t - off + k) clipped to [0, n), then emit(t, acc).
+// add(r, sign, acc) adds sign * (source row r) to acc, for rows entering (+1) and leaving (-1).
+template <class Add, class Emit>
+void sliding_row_sums(index_t n, index_t k, index_t off, index_t t_lo, index_t t_hi, index_t width, Add&& add,
+                      Emit&& emit) {
+  if (t_lo >= t_hi) return;
+  std::vector<double> acc(static_cast<size_t>(width), 0.0);
+  for (index_t r = std::max<index_t>(0, t_lo - off); r < std::min(n, t_lo - off + k); ++r) add(r, 1.0, acc.data());
+  emit(t_lo, acc.data());
+  for (index_t t = t_lo + 1; t < t_hi; ++t) {
+    const index_t enter = t - off + k - 1, leave = t - off - 1;
+    if (enter < n) add(enter, 1.0, acc.data());
+    if (leave >= 0) add(leave, -1.0, acc.data());
+    emit(t, acc.data());
+  }
+}
+
+// dst[j] = f(v[c0(j)]) for one output row, where v holds the valid-map row (g.wv() values).
+template <class S, class Out, class F>
+void gather_row(const S* v, Out* dst, const BoxGeom& g, F&& f) {
+  const index_t left = (g.k2 - 1) / 2, wv = g.wv();
+  const Out first = f(v[0]), last = f(v[wv - 1]);
+  for (index_t j = 0; j < left; ++j) dst[j] = first;
+  for (index_t j = 0; j < wv; ++j) dst[left + j] = f(v[j]);
+  for (index_t j = left + wv; j < g.W; ++j) dst[j] = last;
+}
+
+// Adjoint of gather_row: acc[c0(j)] += sign * v[j].
+template <class S>
+void scatter_row_add(const S* v, double sign, double* acc, const BoxGeom& g) {
+  const index_t left = (g.k2 - 1) / 2, wv = g.wv();
+  for (index_t j = 0; j < g.W; ++j) acc[std::clamp<index_t>(j - left, 0, wv - 1)] += sign * v[j];
+}
+
+// Local mean of one plane, output rows served by valid window rows [t_lo, t_hi).
+template <class In, class Out>
+void box_mean_plane(const In* x, Out* y, const BoxGeom& g, index_t t_lo, index_t t_hi) {
+  const double inv = g.inv_area();
+  std::vector<double> v(static_cast<size_t>(g.wv()));
+  sliding_row_sums(
+      g.H, g.k1, 0, t_lo, t_hi, g.W,
+      [&](index_t r, double sign, double* acc) {
+        const In* row = x + r * g.W;
+        for (index_t c = 0; c < g.W; ++c) acc[c] += sign * row[c];
+      },
+      [&](index_t t, const double* acc) {
+        box_sum_1d(acc, g.W, g.k2, 0, g.wv(), v.data());
+        Out* first = y + g.row_begin(t) * g.W;
+        gather_row(v.data(), first, g, [inv](double s) { return static_cast<Out>(s * inv); });
+        for (index_t i = g.row_begin(t) + 1; i < g.row_end(t); ++i)
+          std::memcpy(y + i * g.W, first, sizeof(Out) * static_cast<size_t>(g.W));
+      });
+}
+
+// Adjoint of box_mean_plane for output (= input-gradient) rows [a_lo, a_hi): the gradient is
+// gathered onto the window starts, then spread over each window by a full box sum.
+template <class T>
+void box_mean_adjoint_plane(const T* gy, T* gx, const BoxGeom& g, index_t a_lo, index_t a_hi) {
+  const double inv = g.inv_area();
+  std::vector<double> row(static_cast<size_t>(g.W));
+  sliding_row_sums(
+      g.hv(), g.k1, g.k1 - 1, a_lo, a_hi, g.wv(),
+      [&](index_t r, double sign, double* acc) {
+        for (index_t i = g.row_begin(r); i < g.row_end(r); ++i) scatter_row_add(gy + i * g.W, sign, acc, g);
+      },
+      [&](index_t a, const double* acc) {
+        box_sum_1d(acc, g.wv(), g.k2, g.k2 - 1, g.W, row.data());
+        for (index_t j = 0; j < g.W; ++j) gx[a * g.W + j] = static_cast<T>(row[j] * inv);
+      });
+}
+
+// NaN ranks above every number, so a NaN in a window propagates (as in PyTorch's max pooling).
+template <class T>
+inline bool max_before(T a, T b) {
+  return a > b || (a != a && b == b);
+}
+
+// Sliding arg-max over n positions of m lanes each (position i, lane l at v[i*m + l]):
+// out[t*m + l] = max over positions [t, t+k), t in [0, n-k+1), with van Herk/Gil-Werman block
+// prefix/suffix maxima (O(1) per element). Ties go to the lowest position. With kArg, arg[i*m + l]
+// is the index attached to each input and out_arg receives the winner's; without, both are unused.
+template <bool kArg, class T>
+void sliding_argmax(const T* v, const index_t* arg, index_t n, index_t m, index_t k, T* out, index_t* out_arg,
+                    std::vector<T>& pre, std::vector<index_t>& pre_arg, std::vector<T>& suf,
+                    std::vector<index_t>& suf_arg) {
+  const size_t total = static_cast<size_t>(n * m);
+  pre.resize(total), suf.resize(total);
+  if constexpr (kArg) pre_arg.resize(total), suf_arg.resize(total);
+  auto take = [&](T* dv, index_t* da, index_t d, const T* sv, const index_t* sa, index_t s) {
+    dv[d] = sv[s];
+    if constexpr (kArg) da[d] = sa[s];
+  };
+  for (index_t b0 = 0; b0 < n; b0 += k) {  // blocks [b0, b1)
+    const index_t b1 = std::min(n, b0 + k);
+    for (index_t l = 0; l < m; ++l) take(pre.data(), pre_arg.data(), b0 * m + l, v, arg, b0 * m + l);
+    for (index_t i = b0 + 1; i < b1; ++i)
+      for (index_t l = 0; l < m; ++l) {
+        const index_t e = i * m + l;  // strict comparison: earlier positions win ties
+        if (max_before(v[e], pre[e - m])) take(pre.data(), pre_arg.data(), e, v, arg, e);
+        else take(pre.data(), pre_arg.data(), e, pre.data(), pre_arg.data(), e - m);
+      }
+    for (index_t l = 0; l < m; ++l) take(suf.data(), suf_arg.data(), (b1 - 1) * m + l, v, arg, (b1 - 1) * m + l);
+    for (index_t i = b1 - 2; i >= b0; --i)
+      for (index_t l = 0; l < m; ++l) {
+        const index_t e = i * m + l;  // on ties the lower position i wins
+        if (!max_before(suf[e + m], v[e])) take(suf.data(), suf_arg.data(), e, v, arg, e);
+        else take(suf.data(), suf_arg.data(), e, suf.data(), suf_arg.data(), e + m);
+      }
+  }
+  for (index_t t = 0; t + k <= n; ++t)
+    for (index_t l = 0; l < m; ++l) {
+      const index_t a = t * m + l, b = (t + k - 1) * m + l;  // suf covers [t, block end], pre the rest
+      if (max_before(pre[b], suf[a])) take(out, out_arg, a, pre.data(), pre_arg.data(), b);
+      else take(out, out_arg, a, suf.data(), suf_arg.data(), a);
+    }
+}
+
+// Max (and with kArg the arg-max as a flat index in the plane) of every valid window of one plane:
+// vmax/varg hold g.hv() x g.wv() values. Ties go to the first element in row-major order.
+template <bool kArg, class T>
+void window_max_plane(const T* x, const BoxGeom& g, std::vector<T>& vmax, std::vector<index_t>& varg) {
+  const index_t H = g.H, W = g.W, wv = g.wv();
+  std::vector<T> rmax(static_cast<size_t>(H * wv)), pre, suf;
+  std::vector<index_t> rarg, idx, pre_arg, suf_arg;
+  if constexpr (kArg) rarg.resize(rmax.size()), idx.resize(static_cast<size_t>(W));
+  for (index_t r = 0; r < H; ++r) {
+    if constexpr (kArg)
+      for (index_t c = 0; c < W; ++c) idx[c] = r * W + c;
+    sliding_argmax<kArg>(x + r * W, idx.data(), W, 1, g.k2, rmax.data() + r * wv, rarg.data() + (kArg ? r * wv : 0),
+                         pre, pre_arg, suf, suf_arg);
+  }
+  vmax.resize(static_cast<size_t>(g.hv() * wv));
+  if constexpr (kArg) varg.resize(vmax.size());
+  sliding_argmax<kArg>(rmax.data(), rarg.data(), H, wv, g.k1, vmax.data(), varg.data(), pre, pre_arg, suf, suf_arg);
+}
+
+}  // namespace detail
+
+// out[n,c,i,j] = mean of x[n,c] over rows [r0, r0+k1) and cols [c0, c0+k2), k = min(K, size) per
+// axis, r0 = clamp(i - (k1-1)/2, 0, H-k1), c0 likewise (spec 6.1). Sums accumulate in double.
+template <class T>
+Tensor<T> local_mean(const Tensor<T>& x, index_t kh, index_t kw) {
+  const char* op = "local_mean";
+  detail::check_local_input(op, x);
+  detail::check_window_args(op, kh, kw);
+  const Shape s = x.shape();
+  const detail::BoxGeom g(s[2], s[3], kh, kw);
+  const index_t planes = s[0] * s[1], plane = g.H * g.W;
+  Tensor<T> y = Tensor<T>::empty(s);
+  const T* px = x.data();
+  T* py = y.data();
+  detail::for_plane_rows(planes, g.hv(), g.k1, [&](index_t p, index_t lo, index_t hi) {
+    detail::box_mean_plane(px + p * plane, py + p * plane, g, lo, hi);
+  });
+  return autograd::record<T>(y, op, {x}, [s, g](const Tensor<T>& gy, const std::vector<bool>&) {
+    const index_t planes = s[0] * s[1], plane = g.H * g.W;
+    Tensor<T> gx = Tensor<T>::empty(s);
+    const T* pg = gy.data();
+    T* pgx = gx.data();
+    detail::for_plane_rows(planes, g.H, g.k1, [&](index_t p, index_t lo, index_t hi) {
+      detail::box_mean_adjoint_plane(pg + p * plane, pgx + p * plane, g, lo, hi);
+    });
+    return std::vector<Tensor<T>>{gx};
+  });
+}
+
+// out[n,c,i,j] = max of x[n,c] over the same clamped window as local_mean. The gradient of each
+// output goes to its window's arg-max; ties pick the first element in row-major order (topmost
+// row, then leftmost column). NaN propagates.
+template <class T>
+Tensor<T> local_max(const Tensor<T>& x, index_t kh, index_t kw) {
+  const char* op = "local_max";
+  detail::check_local_input(op, x);
+  detail::check_window_args(op, kh, kw);
+  const Shape s = x.shape();
+  const detail::BoxGeom g(s[2], s[3], kh, kw);
+  const index_t plane = g.H * g.W, wv = g.wv();
+  Tensor<T> y = Tensor<T>::empty(s);
+  const T* px = x.data();
+  T* py = y.data();
+  parallel_for(0, s[0] * s[1], 1, [&](index_t lo, index_t hi) {
+    std::vector<T> vmax;
+    std::vector<index_t> varg;
+    for (index_t p = lo; p < hi; ++p) {
+      detail::window_max_plane<false>(px + p * plane, g, vmax, varg);
+      T* yp = py + p * plane;
+      for (index_t t = 0; t < g.hv(); ++t) {
+        T* first = yp + g.row_begin(t) * g.W;
+        detail::gather_row(vmax.data() + t * wv, first, g, [](T v) { return v; });
+        for (index_t i = g.row_begin(t) + 1; i < g.row_end(t); ++i)
+          std::memcpy(yp + i * g.W, first, sizeof(T) * static_cast<size_t>(g.W));
+      }
+    }
+  });
+  return autograd::record<T>(y, op, {x}, [x, g](const Tensor<T>& gy, const std::vector<bool>&) {
+    const index_t plane = g.H * g.W, wv = g.wv(), left = (g.k2 - 1) / 2;
+    Tensor<T> gx = Tensor<T>::zeros(x.shape());
+    const T *px = x.data(), *pg = gy.data();
+    T* pgx = gx.data();
+    parallel_for(0, x.size(0) * x.size(1), 1, [&](index_t lo, index_t hi) {
+      std::vector<T> vmax;
+      std::vector<index_t> varg;
+      for (index_t p = lo; p < hi; ++p) {
+        detail::window_max_plane<true>(px + p * plane, g, vmax, varg);  // recomputed: nothing kept alive between passes
+        for (index_t i = 0; i < g.H; ++i) {
+          const index_t* arow = varg.data() + kernels::window_start(i, g.k1, g.H) * wv;
+          for (index_t j = 0; j < g.W; ++j)
+            pgx[p * plane + arow[std::clamp<index_t>(j - left, 0, wv - 1)]] += pg[p * plane + i * g.W + j];
+        }
+      }
+    });
+    return std::vector<Tensor<T>>{gx};
+  });
+}
+
+}  // namespace tlc::ops

@@ -1,0 +1,71 @@
+#pragma once
+// Softmax and L2 normalisation along one axis (MDTA attention), fused with their own backward.
+#include <vector>
+
+#include "tlc/ops/common.hpp"
+#include "tlc/ops/kernels/softmax.hpp"
+
+namespace tlc::ops {
+
+namespace detail {
+
+inline kernels::AxisRows axis_rows(const char* op, const Shape& s, int axis, index_t& count) {
+  TLC_CHECK(s.rank() >= 1 && axis >= -s.rank() && axis < s.rank(), ShapeError, op, ": expected an axis in [", -s.rank(),
+            ",", s.rank(), ") for shape ", s.str(), ", found ", axis);
+  const int a = axis < 0 ? axis + s.rank() : axis;
+  index_t outer = 1, inner = 1;
+  for (int d = 0; d < a; ++d) outer *= s[d];
+  for (int d = a + 1; d < s.rank(); ++d) inner *= s[d];
+  count = outer * inner;
+  return kernels::AxisRows{s[a], inner};
+}
+
+template <class F>
+void for_each_row(index_t rows, index_t row_len, const F& fn) {
+  parallel_for(0, rows, std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(row_len, 1)),
+               [&](index_t lo, index_t hi) {
+                 for (index_t r = lo; r < hi; ++r) fn(r);
+               });
+}
+
+}  // namespace detail
+
+// exp(x) / sum exp(x) along `axis` (the last one by default), computed after subtracting the max.
+template <class T>
+Tensor<T> softmax(const Tensor<T>& x, int axis = -1) {
+  detail::check_defined("softmax", x);
+  detail::require_cpu("softmax", x);
+  index_t count;
+  const kernels::AxisRows rows = detail::axis_rows("softmax", x.shape(), axis, count);
+  Tensor<T> y = Tensor<T>::empty(x.shape());
+  detail::for_each_row(count, rows.L, kernels::SoftmaxRow<T>{x.data(), y.data(), rows});
+  Tensor<T> ys = y.detach();
+  return autograd::record<T>(y, "softmax", {x}, [ys, rows, count](const Tensor<T>& g, const std::vector<bool>&) {
+    Tensor<T> gx = Tensor<T>::empty(ys.shape());
+    detail::for_each_row(count, rows.L, kernels::SoftmaxRowBackward<T>{ys.data(), g.data(), gx.data(), rows});
+    return std::vector<Tensor<T>>{gx};
+  });
+}
+
+// x / max(||x||_2, eps) along `axis` (PyTorch F.normalize with p = 2).
+template <class T>
+Tensor<T> l2_normalize(const Tensor<T>& x, int axis = -1, double eps = 1e-12) {
+  detail::check_defined("l2_normalize", x);
+  detail::require_cpu("l2_normalize", x);
+  TLC_CHECK(eps > 0, Error, "l2_normalize: expected eps > 0, found ", eps);
+  index_t count;
+  const kernels::AxisRows rows = detail::axis_rows("l2_normalize", x.shape(), axis, count);
+  Tensor<T> y = Tensor<T>::empty(x.shape()), norm = Tensor<T>::empty({count});
+  detail::for_each_row(count, rows.L, kernels::L2NormalizeRow<T>{x.data(), y.data(), norm.data(), rows, eps});
+  Tensor<T> ys = y.detach();
+  return autograd::record<T>(y, "l2_normalize", {x},
+                             [ys, norm, rows, count, eps](const Tensor<T>& g, const std::vector<bool>&) {
+                               Tensor<T> gx = Tensor<T>::empty(ys.shape());
+                               detail::for_each_row(count, rows.L,
+                                                    kernels::L2NormalizeRowBackward<T>{ys.data(), g.data(), norm.data(),
+                                                                                       gx.data(), rows, eps});
+                               return std::vector<Tensor<T>>{gx};
+                             });
+}
+
+}  // namespace tlc::ops

@@ -1,0 +1,292 @@
+#pragma once
+// Group and instance norm with global or local (TLC) statistics, as one fused primitive with its
+// own backward. Global (PyTorch GroupNorm/InstanceNorm2d): mean and biased variance per
+// (n, group) over the group's channels x H x W. Local (spec 6.4, 6.6 "GN"): per pixel,
+// mu = mean over the group's channels of local_mean(x_c), E2 likewise of x_c^2, var = E2 - mu^2
+// clamped at 0, with the clamped windows of local_mean. Everything is computed on x - s, s = the
+// group's global mean (variance is shift-invariant), in double, so that mean^2 >> var does not
+// cancel: data with mean 100 and std 0.01 normalises accurately and never gives NaN.
+#include <cmath>
+#include <memory>
+#include <numeric>
+#include <vector>
+
+#include "tlc/local/aggregation.hpp"
+#include "tlc/ops/local.hpp"
+
+namespace tlc::ops {
+
+// {kh, kw}: global when is_global() (a size <= 0); each axis is global where its size >= the map.
+using Window = local::WindowSize;
+
+namespace detail {
+
+// Sum of f(i) for i in [0, n) in double, in fixed blocks: the result does not depend on the thread count.
+template <class F>
+double blocked_sum(index_t n, F&& f) {
+  constexpr index_t block = 1 << 14;
+  std::vector<double> part(static_cast<size_t>((n + block - 1) / block), 0.0);
+  parallel_for(0, static_cast<index_t>(part.size()), 1, [&](index_t lo, index_t hi) {
+    for (index_t b = lo; b < hi; ++b) {
+      double s[4] = {0, 0, 0, 0};  // four chains: a single running double sum is latency-bound
+      const index_t end = std::min(n, (b + 1) * block);
+      index_t i = b * block;
+      for (; i + 4 <= end; i += 4)
+        for (int u = 0; u < 4; ++u) s[u] += f(i + u);
+      for (; i < end; ++i) s[0] += f(i);
+      part[static_cast<size_t>(b)] = (s[0] + s[1]) + (s[2] + s[3]);
+    }
+  });
+  return std::accumulate(part.begin(), part.end(), 0.0);
+}
+
+// Everything the backward needs besides x, weight and the gradient.
+template <class T>
+struct NormState {
+  index_t N, C, G, H, W;
+  BoxGeom box;
+  bool local;
+  std::vector<double> shift;  // per (n, group): the group's global mean
+  std::vector<double> rstd;   // per (n, group), global statistics only
+  Tensor<T> mean, rstd_map;   // local only, [N*G, H*W]: local mean minus shift, 1/sqrt(var + eps);
+                              // left undefined when no backward will run
+
+  index_t cg() const { return C / G; }
+  index_t hw() const { return H * W; }
+  // Normalised value of x at pixel p of group ng.
+  double xhat(index_t ng, index_t p, T x) const {
+    if (!local) return (x - shift[ng]) * rstd[ng];
+    const index_t q = ng * hw() + p;
+    return (x - shift[ng] - mean.data()[q]) * rstd_map.data()[q];
+  }
+};
+
+// Local statistics and output for the output rows served by window rows [t_lo, t_hi) of group ng.
+template <class T>
+void local_norm_forward_rows(const NormState<T>& st, const T* x, const T* w, const T* b, double eps, T* y, index_t ng,
+                             index_t t_lo, index_t t_hi) {
+  const BoxGeom& g = st.box;
+  const index_t W = g.W, HW = st.hw(), cg = st.cg(), c_first = (ng % st.G) * cg, wv = g.wv();
+  const T* xg = x + ng * cg * HW;
+  T* yg = y + ng * cg * HW;
+  const double s = st.shift[ng], inv_cg = 1.0 / static_cast<double>(cg), inv = g.inv_area() * inv_cg;
+  T* mean = st.mean.defined() ? st.mean.data() + ng * HW : nullptr;
+  T* rstd = st.mean.defined() ? st.rstd_map.data() + ng * HW : nullptr;
+  std::vector<double> va(static_cast<size_t>(wv)), vb(va.size()), mu(static_cast<size_t>(W)), r(mu.size());
+  sliding_row_sums(
+      g.H, g.k1, 0, t_lo, t_hi, 2 * W,
+      [&](index_t row, double sign, double* acc) {  // channel sums of (x - s) and (x - s)^2 on one row
+        for (index_t c = 0; c < cg; ++c) {
+          const T* xr = xg + c * HW + row * W;
+          for (index_t j = 0; j < W; ++j) {
+            const double v = xr[j] - s;
+            acc[j] += sign * v;
+            acc[W + j] += sign * v * v;
+          }
+        }
+      },
+      [&](index_t t, const double* acc) {
+        box_sum_1d(acc, W, g.k2, 0, wv, va.data());
+        box_sum_1d(acc + W, W, g.k2, 0, wv, vb.data());
+        for (index_t c0 = 0; c0 < wv; ++c0) {  // statistics on the valid map, then gathered to the row
+          va[c0] *= inv;
+          vb[c0] = 1.0 / std::sqrt(std::max(vb[c0] * inv - va[c0] * va[c0], 0.0) + eps);
+        }
+        gather_row(va.data(), mu.data(), g, [](double v) { return v; });
+        gather_row(vb.data(), r.data(), g, [](double v) { return v; });
+        for (index_t i = g.row_begin(t); i < g.row_end(t); ++i) {
+          if (mean)
+            for (index_t j = 0; j < W; ++j) mean[i * W + j] = static_cast<T>(mu[j]), rstd[i * W + j] = static_cast<T>(r[j]);
+          for (index_t c = 0; c < cg; ++c) {
+            const double wc = w ? w[c_first + c] : 1.0, bc = b ? b[c_first + c] : 0.0;
+            const T* xr = xg + c * HW + i * W;
+            T* yr = yg + c * HW + i * W;
+            for (index_t j = 0; j < W; ++j) yr[j] = static_cast<T>((xr[j] - s - mu[j]) * r[j] * wc + bc);
+          }
+        }
+      });
+}
+
+// Input gradient of the local norm for rows [a_lo, a_hi) of group ng. With g_c = dy_c * w_c,
+// S1 = sum_c g_c, S2 = sum_c g_c * xhat_c, gv = -r^2 S2 / 2 (dL/dvar) and A = the shifted local
+// mean: dx_c = g_c r + (P^T(-r S1 - 2 A gv) + 2 (x_c - s) P^T(gv)) / Cg, P = the local mean.
+template <class T>
+void local_norm_backward_rows(const NormState<T>& st, const T* x, const T* w, const T* gy, T* gx, index_t ng,
+                              index_t a_lo, index_t a_hi) {
+  const BoxGeom& g = st.box;
+  const index_t W = g.W, HW = st.hw(), cg = st.cg(), c_first = (ng % st.G) * cg, wv = g.wv();
+  const T *xg = x + ng * cg * HW, *gyg = gy + ng * cg * HW;
+  T* gxg = gx + ng * cg * HW;
+  const T* mean = st.mean.data() + ng * HW;
+  const T* rstd = st.rstd_map.data() + ng * HW;
+  const double s = st.shift[ng], inv = g.inv_area(), inv_cg = 1.0 / static_cast<double>(cg);
+  std::vector<double> s1(static_cast<size_t>(W)), s2(s1.size()), z(2 * s1.size()), d1(s1.size()), d2(s1.size());
+  sliding_row_sums(
+      g.hv(), g.k1, g.k1 - 1, a_lo, a_hi, 2 * wv,
+      [&](index_t r0, double sign, double* acc) {  // dL/dA and dL/dE2 of the output rows whose window starts at r0
+        for (index_t i = g.row_begin(r0); i < g.row_end(r0); ++i) {
+          std::fill(s1.begin(), s1.end(), 0.0);
+          std::fill(s2.begin(), s2.end(), 0.0);
+          for (index_t c = 0; c < cg; ++c) {
+            const double wc = w ? w[c_first + c] : 1.0;
+            const T *xr = xg + c * HW + i * W, *gr = gyg + c * HW + i * W;
+            for (index_t j = 0; j < W; ++j) {
+              const double gc = gr[j] * wc;
+              s1[j] += gc;
+              s2[j] += gc * (xr[j] - s - mean[i * W + j]) * rstd[i * W + j];
+            }
+          }
+          for (index_t j = 0; j < W; ++j) {
+            const double r = rstd[i * W + j], gv = -0.5 * r * r * s2[j];
+            z[j] = -r * s1[j] - 2.0 * mean[i * W + j] * gv;
+            z[W + j] = gv;
+          }
+          scatter_row_add(z.data(), sign, acc, g);
+          scatter_row_add(z.data() + W, sign, acc + wv, g);
+        }
+      },
+      [&](index_t a, const double* acc) {
+        box_sum_1d(acc, wv, g.k2, g.k2 - 1, W, d1.data());
+        box_sum_1d(acc + wv, wv, g.k2, g.k2 - 1, W, d2.data());
+        for (index_t c = 0; c < cg; ++c) {
+          const double wc = w ? w[c_first + c] : 1.0;
+          const T *xr = xg + c * HW + a * W, *gr = gyg + c * HW + a * W;
+          T* out = gxg + c * HW + a * W;
+          for (index_t j = 0; j < W; ++j)
+            out[j] = static_cast<T>(gr[j] * wc * rstd[a * W + j] +
+                                    (d1[j] + 2.0 * (xr[j] - s) * d2[j]) * inv * inv_cg);
+        }
+      });
+}
+
+}  // namespace detail
+
+// Group norm of x [N,C,H,W] over `groups` groups of C/groups channels; weight/bias [C] or
+// undefined (no affine). win: global, or the TLC window (see the header comment).
+template <class T>
+Tensor<T> group_norm(const Tensor<T>& x, index_t groups, const Tensor<T>& weight = Tensor<T>(),
+                     const Tensor<T>& bias = Tensor<T>(), double eps = 1e-5, Window win = Window()) {
+  const char* op = "group_norm";
+  detail::check_local_input(op, x);
+  const index_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  TLC_CHECK(groups >= 1 && C % groups == 0, ShapeError, op, ": expected channels divisible by groups, found ", C,
+            " channels and ", groups, " groups");
+  TLC_CHECK(eps >= 0, Error, op, ": expected eps >= 0, found ", eps);
+  for (const Tensor<T>* p : {&weight, &bias}) {
+    if (!p->defined()) continue;
+    detail::check_same_device(op, x, *p);
+    TLC_CHECK(p->shape() == Shape({C}), ShapeError, op, ": expected ", p == &weight ? "weight" : "bias", " of shape [",
+              C, "], found ", p->shape().str());
+  }
+  auto st = std::make_shared<detail::NormState<T>>(detail::NormState<T>{
+      N, C, groups, H, W, detail::BoxGeom(H, W, win.is_global() ? 0 : win.kh, win.is_global() ? 0 : win.kw), false,
+      {}, {}, {}, {}});
+  st->local = st->box.k1 < H || st->box.k2 < W;
+  const index_t NG = N * groups, cg = C / groups, HW = H * W, count = cg * HW;
+  const T* px = x.data();
+  const T* pw = weight.defined() ? weight.data() : nullptr;
+  const T* pb = bias.defined() ? bias.data() : nullptr;
+  Tensor<T> y = Tensor<T>::empty(x.shape());
+  T* py = y.data();
+
+  st->shift.resize(static_cast<size_t>(NG));
+  parallel_for(0, NG, 1, [&](index_t lo, index_t hi) {
+    for (index_t ng = lo; ng < hi; ++ng)
+      st->shift[ng] = detail::blocked_sum(count, [&](index_t i) { return double(px[ng * count + i]); }) / count;
+  });
+  if (st->local) {
+    const bool backward = autograd::grad_enabled() && (x.requires_grad() || (weight.defined() && weight.requires_grad()) ||
+                                                       (bias.defined() && bias.requires_grad()));
+    if (backward) {
+      st->mean = Tensor<T>::empty({NG, HW});
+      st->rstd_map = Tensor<T>::empty({NG, HW});
+    }
+    detail::for_plane_rows(NG, st->box.hv(), st->box.k1, [&](index_t ng, index_t lo, index_t hi) {
+      detail::local_norm_forward_rows(*st, px, pw, pb, eps, py, ng, lo, hi);
+    });
+  } else {
+    st->rstd.resize(static_cast<size_t>(NG));
+    parallel_for(0, NG, 1, [&](index_t lo, index_t hi) {
+      for (index_t ng = lo; ng < hi; ++ng) {
+        const T* xg = px + ng * count;
+        const double s = st->shift[ng];
+        const double var = detail::blocked_sum(count, [&](index_t i) { return (xg[i] - s) * (xg[i] - s); }) / count;
+        st->rstd[ng] = 1.0 / std::sqrt(var + eps);
+      }
+    });
+    parallel_for(0, N * C, 1, [&](index_t lo, index_t hi) {
+      for (index_t p = lo; p < hi; ++p) {
+        const index_t c = p % C, ng = p / cg;
+        const double s = st->shift[ng], r = st->rstd[ng], wc = pw ? pw[c] : 1.0, bc = pb ? pb[c] : 0.0;
+        for (index_t i = p * HW; i < (p + 1) * HW; ++i) py[i] = static_cast<T>((px[i] - s) * r * wc + bc);
+      }
+    });
+  }
+
+  return autograd::record<T>(y, op, {x, weight, bias}, [st, x, weight](const Tensor<T>& gy, const std::vector<bool>& need) {
+    const index_t N = st->N, C = st->C, cg = st->cg(), HW = st->hw(), NG = N * st->G, count = cg * HW;
+    const T *px = x.data(), *pg = gy.data();
+    const T* pw = weight.defined() ? weight.data() : nullptr;
+    std::vector<Tensor<T>> grads(3);
+    if (need[0]) {
+      Tensor<T> gx = Tensor<T>::empty(x.shape());
+      T* pgx = gx.data();
+      if (st->local) {
+        detail::for_plane_rows(NG, st->H, st->box.k1, [&](index_t ng, index_t lo, index_t hi) {
+          detail::local_norm_backward_rows(*st, px, pw, pg, pgx, ng, lo, hi);
+        });
+      } else {  // dx = r (g - mean(g) - xhat mean(g xhat)), means over the group, g = dy * w
+        parallel_for(0, NG, 1, [&](index_t lo, index_t hi) {
+          for (index_t ng = lo; ng < hi; ++ng) {
+            const index_t base = ng * count, c_first = (ng % st->G) * cg;
+            auto g_at = [&](index_t i) { return pg[base + i] * (pw ? double(pw[c_first + i / HW]) : 1.0); };
+            const double m1 = detail::blocked_sum(count, g_at) / count;
+            const double m2 =
+                detail::blocked_sum(count, [&](index_t i) { return g_at(i) * st->xhat(ng, 0, px[base + i]); }) / count;
+            const double r = st->rstd[ng];
+            for (index_t i = 0; i < count; ++i)
+              pgx[base + i] = static_cast<T>(r * (g_at(i) - m1 - st->xhat(ng, 0, px[base + i]) * m2));
+          }
+        });
+      }
+      grads[0] = gx;
+    }
+    if (need[1] || need[2]) {  // per (n, c) sums of dy * xhat and dy, then summed over n in order
+      std::vector<double> sx(static_cast<size_t>(N * C)), sg(sx.size());
+      parallel_for(0, N * C, 1, [&](index_t lo, index_t hi) {
+        for (index_t p = lo; p < hi; ++p) {
+          const index_t ng = p / cg;
+          double a = 0, b = 0;
+          for (index_t q = 0; q < HW; ++q) {
+            a += pg[p * HW + q] * st->xhat(ng, q, px[p * HW + q]);
+            b += pg[p * HW + q];
+          }
+          sx[p] = a, sg[p] = b;
+        }
+      });
+      for (int k = 1; k <= 2; ++k) {
+        if (!need[k]) continue;
+        const std::vector<double>& src = k == 1 ? sx : sg;
+        Tensor<T> t = Tensor<T>::empty({C});
+        for (index_t c = 0; c < C; ++c) {
+          double acc = 0;
+          for (index_t n = 0; n < N; ++n) acc += src[n * C + c];
+          t.data()[c] = static_cast<T>(acc);
+        }
+        grads[k] = t;
+      }
+    }
+    return grads;
+  });
+}
+
+// Instance norm = group norm with one channel per group (HINet's InstanceNorm2d, TLC's
+// LocalInstanceNorm2d when win is local).
+template <class T>
+Tensor<T> instance_norm(const Tensor<T>& x, const Tensor<T>& weight = Tensor<T>(), const Tensor<T>& bias = Tensor<T>(),
+                        double eps = 1e-5, Window win = Window()) {
+  detail::check_rank("instance_norm", x, 4);
+  return group_norm(x, x.size(1), weight, bias, eps, win);
+}
+
+}  // namespace tlc::ops

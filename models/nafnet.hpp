@@ -1,0 +1,166 @@
+#pragma once
+// NAFNet and its "Baseline" (Chu et al., "Simple Baselines for Image Restoration"), read side by
+// side with the official NAFNet_arch.py / Baseline_arch.py: same modules, same names, same order
+// (spec section 2). TLC touches only the pools inside SCA / SE.
+#include <memory>
+#include <vector>
+
+#include "models/restorer.hpp"
+#include "tlc/nn/activation.hpp"
+#include "tlc/nn/attention.hpp"
+#include "tlc/nn/conv.hpp"
+#include "tlc/nn/layer_norm.hpp"
+#include "tlc/nn/shuffle.hpp"
+#include "tlc/ops/gate.hpp"
+
+namespace tlc::models {
+
+struct NAFNetConfig {
+  index_t width = 16;
+  std::vector<index_t> enc_blocks{1, 1, 1, 1};
+  index_t middle_blocks = 1;
+  std::vector<index_t> dec_blocks{1, 1, 1, 1};
+  index_t img_channels = 3;
+  // Baseline only: expansion of the depthwise branch and of the FFN.
+  index_t dw_expand = 2;
+  index_t ffn_expand = 2;
+};
+
+// NAFBlock(c): LN → 1x1 (c→2c) → dw3x3 → SimpleGate → ×SCA → 1x1 → y = x + β·…; then
+// LN → 1x1 (c→2c) → SimpleGate → 1x1 → out = y + γ·….
+class NAFBlock : public nn::Module<float> {
+ public:
+  explicit NAFBlock(index_t c) {
+    const index_t dw = 2 * c, ffn = 2 * c;
+    beta_ = &register_parameter("beta", TensorF::zeros({1, c, 1, 1}));
+    gamma_ = &register_parameter("gamma", TensorF::zeros({1, c, 1, 1}));
+    conv1_ = register_module("conv1", std::make_shared<nn::Conv2d<float>>(c, dw, 1));
+    conv2_ = register_module("conv2", std::make_shared<nn::Conv2d<float>>(dw, dw, 3, 1, 1, true, dw));
+    conv3_ = register_module("conv3", std::make_shared<nn::Conv2d<float>>(dw / 2, c, 1));
+    sca_ = register_module("sca", std::make_shared<nn::SCA<float>>(dw / 2));
+    conv4_ = register_module("conv4", std::make_shared<nn::Conv2d<float>>(c, ffn, 1));
+    conv5_ = register_module("conv5", std::make_shared<nn::Conv2d<float>>(ffn / 2, c, 1));
+    norm1_ = register_module("norm1", std::make_shared<nn::LayerNorm2d<float>>(c));
+    norm2_ = register_module("norm2", std::make_shared<nn::LayerNorm2d<float>>(c));
+  }
+  TensorF forward(const TensorF& inp) override {
+    TensorF x = ops::simple_gate(conv2_->forward(conv1_->forward(norm1_->forward(inp))));
+    x = conv3_->forward(ops::mul(x, sca_->forward(x)));
+    const TensorF y = ops::add(inp, ops::mul(x, *beta_));
+    x = conv5_->forward(ops::simple_gate(conv4_->forward(norm2_->forward(y))));
+    return ops::add(y, ops::mul(x, *gamma_));
+  }
+  std::string type_name() const override { return "NAFBlock"; }
+
+ private:
+  TensorF *beta_, *gamma_;
+  std::shared_ptr<nn::Conv2d<float>> conv1_, conv2_, conv3_, conv4_, conv5_;
+  std::shared_ptr<nn::SCA<float>> sca_;
+  std::shared_ptr<nn::LayerNorm2d<float>> norm1_, norm2_;
+};
+
+// BaselineBlock(c, d, f): LN → 1x1 (c→dc) → dw3x3 → GELU → ×SE → 1x1 → y = x + β·…; then
+// LN → 1x1 (c→fc) → GELU → 1x1 → out = y + γ·….
+class BaselineBlock : public nn::Module<float> {
+ public:
+  BaselineBlock(index_t c, index_t dw_expand, index_t ffn_expand) {
+    const index_t dw = dw_expand * c, ffn = ffn_expand * c;
+    beta_ = &register_parameter("beta", TensorF::zeros({1, c, 1, 1}));
+    gamma_ = &register_parameter("gamma", TensorF::zeros({1, c, 1, 1}));
+    conv1_ = register_module("conv1", std::make_shared<nn::Conv2d<float>>(c, dw, 1));
+    conv2_ = register_module("conv2", std::make_shared<nn::Conv2d<float>>(dw, dw, 3, 1, 1, true, dw));
+    conv3_ = register_module("conv3", std::make_shared<nn::Conv2d<float>>(dw, c, 1));
+    se_ = register_module("se", std::make_shared<nn::SE<float>>(dw, dw / 2));
+    conv4_ = register_module("conv4", std::make_shared<nn::Conv2d<float>>(c, ffn, 1));
+    conv5_ = register_module("conv5", std::make_shared<nn::Conv2d<float>>(ffn, c, 1));
+    norm1_ = register_module("norm1", std::make_shared<nn::LayerNorm2d<float>>(c));
+    norm2_ = register_module("norm2", std::make_shared<nn::LayerNorm2d<float>>(c));
+  }
+  TensorF forward(const TensorF& inp) override {
+    TensorF x = ops::gelu(conv2_->forward(conv1_->forward(norm1_->forward(inp))));
+    x = conv3_->forward(ops::mul(x, se_->forward(x)));
+    const TensorF y = ops::add(inp, ops::mul(x, *beta_));
+    x = conv5_->forward(ops::gelu(conv4_->forward(norm2_->forward(y))));
+    return ops::add(y, ops::mul(x, *gamma_));
+  }
+  std::string type_name() const override { return "BaselineBlock"; }
+
+ private:
+  TensorF *beta_, *gamma_;
+  std::shared_ptr<nn::Conv2d<float>> conv1_, conv2_, conv3_, conv4_, conv5_;
+  std::shared_ptr<nn::SE<float>> se_;
+  std::shared_ptr<nn::LayerNorm2d<float>> norm1_, norm2_;
+};
+
+// The UNet shared by NAFNet and Baseline (spec 2.3), parameterised by its block type.
+class NAFNetUNet : public Restorer {
+ public:
+  NAFNetUNet(const NAFNetConfig& cfg, bool baseline) : cfg_(cfg), baseline_(baseline) {
+    TLC_CHECK(cfg.enc_blocks.size() == cfg.dec_blocks.size() && !cfg.enc_blocks.empty(), Error, arch(),
+              ": expected as many decoder levels as encoder levels (at least one), found ", cfg.enc_blocks.size(),
+              " and ", cfg.dec_blocks.size());
+    TLC_CHECK(cfg.width > 0 && cfg.img_channels > 0, Error, arch(), ": expected a positive width, found ", cfg.width);
+    const index_t w = cfg.width;
+    intro_ = register_module("intro", std::make_shared<nn::Conv2d<float>>(cfg.img_channels, w, 3, 1, 1));
+    ending_ = register_module("ending", std::make_shared<nn::Conv2d<float>>(w, cfg.img_channels, 3, 1, 1));
+    auto encoders = register_module("encoders", std::make_shared<nn::ModuleList<float>>());
+    auto decoders = register_module("decoders", std::make_shared<nn::ModuleList<float>>());
+    auto ups = register_module("ups", std::make_shared<nn::ModuleList<float>>());
+    auto downs = register_module("downs", std::make_shared<nn::ModuleList<float>>());
+    index_t chan = w;
+    for (size_t l = 0; l < cfg.enc_blocks.size(); ++l) {
+      encoders_.push_back(encoders->add(stage(chan, cfg.enc_blocks[l])));
+      downs_.push_back(downs->add(std::make_shared<nn::Conv2d<float>>(chan, 2 * chan, 2, 2)));
+      chan *= 2;
+    }
+    middle_ = register_module("middle_blks", stage(chan, cfg.middle_blocks));
+    for (size_t l = 0; l < cfg.dec_blocks.size(); ++l) {
+      auto up = std::make_shared<nn::Sequential<float>>();
+      up->add(std::make_shared<nn::Conv2d<float>>(chan, 2 * chan, 1, 1, 0, /*bias=*/false));
+      up->add(std::make_shared<nn::PixelShuffle<float>>(2));
+      ups_.push_back(ups->add(up));
+      chan /= 2;
+      decoders_.push_back(decoders->add(stage(chan, cfg.dec_blocks[l])));
+    }
+  }
+
+  std::string arch() const override { return baseline_ ? "baseline" : "nafnet"; }
+  index_t pad_multiple() const override { return index_t(1) << cfg_.enc_blocks.size(); }
+  std::string type_name() const override { return baseline_ ? "Baseline" : "NAFNet"; }
+  const NAFNetConfig& config() const { return cfg_; }
+
+  std::vector<TensorF> forward_padded(const TensorF& inp) override {
+    TensorF x = intro_->forward(inp);
+    std::vector<TensorF> skips;
+    for (size_t l = 0; l < encoders_.size(); ++l) {
+      x = encoders_[l]->forward(x);
+      skips.push_back(x);
+      x = downs_[l]->forward(x);
+    }
+    x = middle_->forward(x);
+    for (size_t l = 0; l < decoders_.size(); ++l) {
+      x = ops::add(ups_[l]->forward(x), skips[skips.size() - 1 - l]);
+      x = decoders_[l]->forward(x);
+    }
+    return {ops::add(ending_->forward(x), inp)};
+  }
+
+ private:
+  std::shared_ptr<nn::Sequential<float>> stage(index_t c, index_t blocks) {
+    auto s = std::make_shared<nn::Sequential<float>>();
+    for (index_t b = 0; b < blocks; ++b) {
+      if (baseline_) s->add(std::make_shared<BaselineBlock>(c, cfg_.dw_expand, cfg_.ffn_expand));
+      else s->add(std::make_shared<NAFBlock>(c));
+    }
+    return s;
+  }
+
+  NAFNetConfig cfg_;
+  bool baseline_;
+  std::shared_ptr<nn::Conv2d<float>> intro_, ending_;
+  std::vector<std::shared_ptr<nn::Sequential<float>>> encoders_, decoders_, ups_;
+  std::vector<std::shared_ptr<nn::Conv2d<float>>> downs_;
+  std::shared_ptr<nn::Sequential<float>> middle_;
+};
+
+}  // namespace tlc::models

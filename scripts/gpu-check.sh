@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# GPU verification for a machine with an NVIDIA GPU (docs/GPU.md): builds the CUDA backend in
+# Release, runs the CUDA tests (ctest -R cuda_) and every GPU benchmark under bench/, printing the
+# machine, the date and all output. Meant to finish in under 5 minutes; exits non-zero on any failure.
+#
+#   bash scripts/gpu-check.sh            # from the repository root
+#
+# Environment: TLC_GPU_BUILD_DIR (default build-gpu), CMAKE_CUDA_ARCHITECTURES (default 90, H100),
+# JOBS (default 16), TLC_GPU_LOG (default $TLC_GPU_BUILD_DIR/gpu-check.log, a copy of the output),
+# TLC_GPU_CHECK_ALLOW_NO_GPU=1 (run without a GPU: only to test this script; CUDA tests then skip).
+set -uo pipefail
+
+if [[ ! -f CMakeLists.txt || ! -d cuda || ! -f scripts/gpu-check.sh ]]; then
+  echo "gpu-check: expected to run from the tlc repository root, found $(pwd)" >&2
+  exit 2
+fi
+
+build=${TLC_GPU_BUILD_DIR:-build-gpu}
+arch=${CMAKE_CUDA_ARCHITECTURES:-90}
+jobs=${JOBS:-16}
+mkdir -p "$build"
+log=${TLC_GPU_LOG:-$build/gpu-check.log}
+exec > >(tee "$log") 2>&1
+
+start=$(date +%s)
+failures=()
+step() {  # step NAME SECONDS COMMAND...: runs COMMAND under a time limit and records a failure
+  local name=$1 limit=$2
+  shift 2
+  echo
+  echo "==== $name ($(($(date +%s) - start)) s elapsed)"
+  echo "\$ $*"
+  timeout --kill-after=10 "$limit" "$@"
+  local rc=$?
+  if [[ $rc -ne 0 ]]; then
+    [[ $rc -eq 124 || $rc -eq 137 ]] && echo "gpu-check: '$name' ran past its ${limit} s limit"
+    echo "gpu-check: FAILED: $name (exit status $rc)"
+    failures+=("$name")
+  fi
+  return $rc
+}
+
+echo "==== tlc gpu-check"
+echo "date:   $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+echo "host:   $(uname -n) ($(uname -sr)), $(nproc) CPUs"
+echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')"
+if ! nvidia-smi -L; then
+  if [[ ${TLC_GPU_CHECK_ALLOW_NO_GPU:-0} != 1 ]]; then
+    echo "gpu-check: expected an NVIDIA GPU (nvidia-smi -L), found none; the CUDA tests would only skip" >&2
+    exit 1
+  fi
+  echo "gpu-check: no GPU, continuing because TLC_GPU_CHECK_ALLOW_NO_GPU=1"
+fi
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>/dev/null
+nvcc --version 2>/dev/null | tail -n 2
+python3 -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda, "cuDNN", torch.backends.cudnn.version())' \
+  2>/dev/null || echo "torch: not available"
+
+step configure 120 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTLC_CUDA=ON \
+  -DCMAKE_CUDA_ARCHITECTURES="$arch" -DTLC_BUILD_TESTS=ON -DTLC_BUILD_TOOLS=ON || exit 1
+
+# Only what this check runs: the CUDA tests and the GPU benchmarks, not the whole CPU suite.
+targets=(tlc_cuda)
+for src in tests/cuda_*.cpp; do
+  [[ -e $src ]] && targets+=("$(basename "$src" .cpp)")
+done
+mapfile -t bench_targets < <(cmake --build "$build" --target help 2>/dev/null | grep -oE '\bbench_gpu_[A-Za-z0-9_]+' | sort -u)
+targets+=("${bench_targets[@]}")
+step build 180 cmake --build "$build" -j"$jobs" --target "${targets[@]}" || exit 1
+
+step "ctest -R cuda_" 120 ctest --test-dir "$build" -R cuda_ --output-on-failure -j4 --timeout 100
+
+ran_bench=0
+for script in bench/gpu_*.sh; do
+  [[ -e $script ]] || continue
+  ran_bench=1
+  step "$script" 120 bash "$script" "$build"
+done
+for name in "${bench_targets[@]}"; do
+  exe=$(find "$build" -type f -perm -u+x -name "$name" | head -n 1)
+  [[ -n $exe ]] || { echo "gpu-check: FAILED: benchmark $name was not built"; failures+=("$name"); continue; }
+  ran_bench=1
+  step "$name" 120 "$exe"
+done
+[[ $ran_bench == 1 ]] || echo "gpu-check: no GPU benchmarks yet (bench/gpu_*.sh or bench_gpu_* targets)"
+
+total=$(($(date +%s) - start))
+echo
+echo "==== done in ${total} s; log in $log"
+[[ $total -le 300 ]] || echo "gpu-check: warning: took ${total} s, over the 5 minute budget"
+if [[ ${#failures[@]} -gt 0 ]]; then
+  echo "gpu-check: FAILED steps: ${failures[*]}"
+  exit 1
+fi
+echo "gpu-check: all steps passed"

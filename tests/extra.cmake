@@ -1,0 +1,4 @@
+# Tests that are not Catch2 executables.
+add_test(NAME install:find_package_consumer
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install_consumer.sh ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+set_tests_properties(install:find_package_consumer PROPERTIES TIMEOUT 300)

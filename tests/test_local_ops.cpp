@@ -1,0 +1,161 @@
+// TLC local mean / local max: the reference code's route (valid pooling, then replicate pad),
+// global limits, the flip property of spec 6.7, gradients and errors.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "test_util.hpp"
+#include "tlc/ops/local.hpp"
+
+using namespace tlc;
+using test::check_gradients;
+using test::random;
+
+namespace {
+
+// What the official AvgPool2d does (spec 6.1): valid k1 x k2 pooling, then replicate padding with
+// (k-1)//2 before and k//2 after; `reduce` is mean or max over one window.
+template <class T, class Reduce>
+TensorD reference_pool(const Tensor<T>& x, index_t K1, index_t K2, Reduce reduce) {
+  const index_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const index_t k1 = std::min(K1, H), k2 = std::min(K2, W), hv = H - k1 + 1, wv = W - k2 + 1;
+  TensorD y = TensorD::empty(x.shape());
+  for (index_t n = 0; n < N; ++n)
+    for (index_t c = 0; c < C; ++c)
+      for (index_t i = 0; i < H; ++i)
+        for (index_t j = 0; j < W; ++j) {
+          // padded index i maps to valid row i - top, replicated at both ends
+          const index_t vi = std::min(std::max<index_t>(i - (k1 - 1) / 2, 0), hv - 1);
+          const index_t vj = std::min(std::max<index_t>(j - (k2 - 1) / 2, 0), wv - 1);
+          std::vector<double> win;
+          for (index_t a = vi; a < vi + k1; ++a)
+            for (index_t b = vj; b < vj + k2; ++b) win.push_back(double(x.at(n, c, a, b)));
+          y.at(n, c, i, j) = reduce(win);
+        }
+  return y;
+}
+
+double mean_of(const std::vector<double>& v) {
+  double s = 0;
+  for (double a : v) s += a;
+  return s / double(v.size());
+}
+double max_of(const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); }
+
+TensorD hflip(const TensorD& x) {
+  TensorD y = TensorD::empty(x.shape());
+  const index_t W = x.size(3);
+  for (index_t n = 0; n < x.size(0); ++n)
+    for (index_t c = 0; c < x.size(1); ++c)
+      for (index_t i = 0; i < x.size(2); ++i)
+        for (index_t j = 0; j < W; ++j) y.at(n, c, i, j) = x.at(n, c, i, W - 1 - j);
+  return y;
+}
+
+}  // namespace
+
+TEST_CASE("local_mean and local_max match the reference pooling + replicate pad on random sizes") {
+  Rng rng(7);
+  for (int trial = 0; trial < 120; ++trial) {
+    const index_t N = 1 + static_cast<index_t>(rng.below(2)), C = 1 + static_cast<index_t>(rng.below(3));
+    const index_t H = 1 + static_cast<index_t>(rng.below(13)), W = 1 + static_cast<index_t>(rng.below(13));
+    const index_t K1 = 1 + static_cast<index_t>(rng.below(16)), K2 = 1 + static_cast<index_t>(rng.below(16));
+    INFO("N=" << N << " C=" << C << " H=" << H << " W=" << W << " K=" << K1 << "x" << K2);
+    TensorD x = random({N, C, H, W}, 100 + trial);
+    CHECK(test::max_abs_diff(ops::local_mean(x, K1, K2), reference_pool(x, K1, K2, mean_of)) < 1e-13);
+    CHECK(test::max_abs_diff(ops::local_max(x, K1, K2), reference_pool(x, K1, K2, max_of)) == 0.0);
+  }
+}
+
+TEST_CASE("local ops in float on larger maps: one plane (row-split path) and many planes") {
+  for (const Shape& s : {Shape{1, 1, 61, 53}, Shape{3, 5, 23, 19}}) {
+    for (index_t k : {1, 2, 8, 17, 100}) {
+      INFO(s.str() << " k=" << k);
+      TensorF x = random<float>(s, 3 + k, -2.0, 3.0);
+      CHECK(test::max_abs_diff(ops::local_mean(x, k, k + 3).cast<double>(), reference_pool(x, k, k + 3, mean_of)) < 2e-6);
+      CHECK(test::max_abs_diff(ops::local_max(x, k + 3, k).cast<double>(), reference_pool(x, k + 3, k, max_of)) == 0.0);
+    }
+  }
+}
+
+TEST_CASE("a window covering the map gives the global mean and max at every pixel") {
+  TensorD x = random({2, 3, 9, 14}, 21, -1.0, 5.0);
+  TensorD mean = ops::mean(x, {2, 3}, true);
+  for (auto [kh, kw] : {std::pair<index_t, index_t>{9, 14}, {50, 14}, {9, 1000}}) {
+    TensorD m = ops::local_mean(x, kh, kw), mx = ops::local_max(x, kh, kw);
+    for (index_t n = 0; n < 2; ++n)
+      for (index_t c = 0; c < 3; ++c) {
+        double gmax = -1e300;
+        for (index_t i = 0; i < 9; ++i)
+          for (index_t j = 0; j < 14; ++j) gmax = std::max(gmax, x.at(n, c, i, j));
+        for (index_t i = 0; i < 9; ++i)
+          for (index_t j = 0; j < 14; ++j) {
+            CHECK(m.at(n, c, i, j) == Approx(mean.at(n, c, 0, 0)).epsilon(1e-14));
+            CHECK(mx.at(n, c, i, j) == gmax);
+          }
+      }
+  }
+  // Covering one axis only: global along H, local along W.
+  TensorD col = ops::local_mean(x, 9, 3), ref = ops::local_mean(ops::mean(x, {2}, true), 1, 3);
+  for (index_t i = 0; i < 9; ++i)
+    for (index_t j = 0; j < 14; ++j) CHECK(col.at(1, 2, i, j) == Approx(ref.at(1, 2, 0, j)).epsilon(1e-14));
+}
+
+TEST_CASE("odd windows commute with a horizontal flip, even windows do not (spec 6.7 item 4)") {
+  TensorD x = random({1, 2, 6, 11}, 5);
+  for (index_t k : {1, 3, 5, 7}) {
+    CHECK(test::max_abs_diff(hflip(ops::local_mean(x, 3, k)), ops::local_mean(hflip(x), 3, k)) < 1e-14);
+    CHECK(test::max_abs_diff(hflip(ops::local_max(x, 3, k)), ops::local_max(hflip(x), 3, k)) == 0.0);
+  }
+  for (index_t k : {2, 4, 6}) CHECK(test::max_abs_diff(hflip(ops::local_mean(x, 3, k)), ops::local_mean(hflip(x), 3, k)) > 1e-3);
+}
+
+TEST_CASE("local ops gradients match finite differences") {
+  const std::vector<std::pair<Shape, std::pair<index_t, index_t>>> cases = {
+      {{2, 2, 5, 6}, {3, 2}}, {{1, 3, 4, 7}, {2, 4}}, {{1, 1, 6, 5}, {1, 1}},
+      {{2, 1, 3, 4}, {9, 9}}, {{1, 2, 1, 6}, {4, 3}}, {{1, 2, 7, 1}, {2, 5}}};
+  for (auto& [s, k] : cases) {
+    const index_t kh = k.first, kw = k.second;
+    INFO(s.str() << " k=" << kh << "x" << kw);
+    check_gradients([=](const std::vector<TensorD>& in) { return ops::local_mean(in[0], kh, kw); }, {random(s, 31)});
+    check_gradients([=](const std::vector<TensorD>& in) { return ops::local_max(in[0], kh, kw); }, {random(s, 32)});
+  }
+}
+
+TEST_CASE("local_max sends the gradient to the first maximum in row-major order and propagates NaN") {
+  TensorD x = TensorD::full({1, 1, 3, 3}, 2.0).requires_grad_(), g;
+  autograd::backward(ops::sum(ops::local_max(x, 2, 2)));
+  // Windows start at rows/cols {0, 1}: pixel (i,j) uses start (max(i-0,0) clamped to 1); every
+  // window's first element is its top-left corner, so the nine gradients land on the four corners.
+  const std::vector<double> expected = {1, 2, 0, 2, 4, 0, 0, 0, 0};
+  CHECK(x.grad().to_vector() == expected);
+
+  TensorD y = random({1, 1, 4, 4}, 3);
+  y.at(0, 0, 0, 0) = std::numeric_limits<double>::quiet_NaN();
+  TensorD m = ops::local_max(y, 2, 2);
+  CHECK(std::isnan(m.at(0, 0, 0, 0)));
+  CHECK_FALSE(std::isnan(m.at(0, 0, 1, 1)));  // window rows/cols [1, 3) miss the NaN
+}
+
+TEST_CASE("local ops reject bad inputs with a named error") {
+  TensorF x = TensorF::zeros({1, 2, 4, 4});
+  try {
+    ops::local_mean(TensorF::zeros({2, 4, 4}), 3, 3);
+    FAIL("no exception");
+  } catch (const ShapeError& e) {
+    const std::string m = e.what();
+    CHECK(m.find("local_mean") != std::string::npos);
+    CHECK(m.find("rank-4") != std::string::npos);
+    CHECK(m.find("[2,4,4]") != std::string::npos);
+  }
+  try {
+    ops::local_max(x, 0, 3);
+    FAIL("no exception");
+  } catch (const ShapeError& e) {
+    const std::string m = e.what();
+    CHECK(m.find("local_max") != std::string::npos);
+    CHECK(m.find("0x3") != std::string::npos);
+  }
+  CHECK_THROWS_AS(ops::local_mean(TensorF::zeros({1, 2, 0, 4}), 3, 3), ShapeError);
+  CHECK_THROWS_AS(ops::local_max(TensorF(), 3, 3), Error);
+}
