@@ -33,6 +33,7 @@ class DeviceAllocator {
  public:
   void* allocate(std::size_t bytes, int device) {
     detail::check_device("cuda::allocate", device);
+    if (bytes == 0) return nullptr;
     const std::size_t cls = size_class(bytes);
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -133,7 +134,7 @@ DeviceAllocator& allocator() {
 
 }  // namespace
 
-void* allocate(std::size_t bytes, int device) { return bytes == 0 ? nullptr : allocator().allocate(bytes, device); }
+void* allocate(std::size_t bytes, int device) { return allocator().allocate(bytes, device); }
 void deallocate(void* ptr, std::size_t bytes, int device) { allocator().deallocate(ptr, bytes, device); }
 
 std::size_t peak_allocated_bytes() { return allocator().peak(); }

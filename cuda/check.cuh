@@ -13,7 +13,8 @@ namespace tlc::cuda::detail {
 
 [[noreturn]] inline void throw_cuda_error(const char* lib, const char* call, const char* file, int line,
                                           const std::string& why) {
-  throw CudaError(::tlc::detail::concat(lib, " call ", call, " at ", file, ":", line, ": expected success, found ", why));
+  throw CudaError(
+      ::tlc::detail::concat(lib, " call ", call, " at ", file, ":", line, ": expected success, found ", why));
 }
 
 inline void check_cuda(cudaError_t e, const char* call, const char* file, int line) {

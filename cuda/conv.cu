@@ -19,8 +19,8 @@ constexpr int kShapeFields = 14;
 using ShapeKey = std::array<index_t, kShapeFields + 2>;  // ConvShape, device, TF32
 
 ShapeKey make_key(const ConvShape& s, int device, bool tf32) {
-  return {s.n, s.cin, s.h, s.w, s.cout, s.kh, s.kw, s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.groups, s.out_h,
-          s.out_w, device, tf32 ? 1 : 0};
+  return {s.n,        s.cin,   s.h,     s.w,      s.cout,  s.kh,    s.kw,   s.stride_h,
+          s.stride_w, s.pad_h, s.pad_w, s.groups, s.out_h, s.out_w, device, tf32 ? 1 : 0};
 }
 
 struct KeyHash {
@@ -33,13 +33,13 @@ struct KeyHash {
 
 std::string shape_str(const ConvShape& s) {
   return ::tlc::detail::concat("x [", s.n, ",", s.cin, ",", s.h, ",", s.w, "], w [", s.cout, ",",
-                               s.groups > 0 ? s.cin / s.groups : 0, ",", s.kh, ",", s.kw, "], stride ", s.stride_h,
-                               "x", s.stride_w, ", pad ", s.pad_h, "x", s.pad_w, ", groups ", s.groups);
+                               s.groups > 0 ? s.cin / s.groups : 0, ",", s.kh, ",", s.kw, "], stride ", s.stride_h, "x",
+                               s.stride_w, ", pad ", s.pad_h, "x", s.pad_w, ", groups ", s.groups);
 }
 
 int as_int(const ConvShape& s, index_t v) {
-  TLC_CHECK(v >= 0 && v <= std::numeric_limits<int>::max(), ShapeError, "cuda::conv2d: expected sizes below 2^31, found ",
-            v, " in ", shape_str(s));
+  TLC_CHECK(v >= 0 && v <= std::numeric_limits<int>::max(), ShapeError,
+            "cuda::conv2d: expected sizes below 2^31, found ", v, " in ", shape_str(s));
   return static_cast<int>(v);
 }
 
@@ -76,6 +76,13 @@ std::unique_ptr<Plan> make_plan(const ConvShape& s, bool tf32) {
   TLC_CHECK(s.n >= 1 && s.kh >= 1 && s.kw >= 1 && s.stride_h >= 1 && s.stride_w >= 1 && s.pad_h >= 0 && s.pad_w >= 0,
             ShapeError, "cuda::conv2d: expected positive sizes and strides and non-negative padding, found ",
             shape_str(s));
+  // Shape errors are raised before any descriptor is created.
+  for (index_t v : make_key(s, 0, false)) as_int(s, v);
+  const index_t out_h = s.h + 2 * s.pad_h >= s.kh ? (s.h + 2 * s.pad_h - s.kh) / s.stride_h + 1 : 0;
+  const index_t out_w = s.w + 2 * s.pad_w >= s.kw ? (s.w + 2 * s.pad_w - s.kw) / s.stride_w + 1 : 0;
+  TLC_CHECK(out_h >= 1 && out_w >= 1 && out_h == s.out_h && out_w == s.out_w, ShapeError,
+            "cuda::conv2d: expected output ", out_h, "x", out_w, " for ", shape_str(s), ", found ", s.out_h, "x",
+            s.out_w);
   auto p = std::make_unique<Plan>();
   TLC_CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->x));
   TLC_CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->y));
@@ -91,10 +98,6 @@ std::unique_ptr<Plan> make_plan(const ConvShape& s, bool tf32) {
   p->fwd.conv = make_conv(s, tf32);
   p->bwd_data.conv = make_conv(s, tf32);
   p->bwd_filter.conv = make_conv(s, tf32);
-  int n = 0, c = 0, h = 0, w = 0;
-  TLC_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(p->fwd.conv, p->x, p->w, &n, &c, &h, &w));
-  TLC_CHECK(h == s.out_h && w == s.out_w, ShapeError, "cuda::conv2d: expected output ", h, "x", w, " for ",
-            shape_str(s), ", found ", s.out_h, "x", s.out_w);
   return p;
 }
 
@@ -143,9 +146,8 @@ class PlanCache {
       TLC_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, p.x, p.w, d.conv, p.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
                                                              &found, perf));
       adopt(d, pick("cuda::conv2d_forward", s, perf, found, tf32), tf32);
-      TLC_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(h, p.x, p.w, d.conv, p.y,
-                                                              static_cast<cudnnConvolutionFwdAlgo_t>(d.algo),
-                                                              &d.workspace));
+      TLC_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(
+          h, p.x, p.w, d.conv, p.y, static_cast<cudnnConvolutionFwdAlgo_t>(d.algo), &d.workspace));
     } else if (dir == &Plan::bwd_data) {
       cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
       TLC_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w, p.y, d.conv, p.x,

@@ -43,7 +43,9 @@ step() {  # step NAME SECONDS COMMAND...: runs COMMAND under a time limit and re
 echo "==== tlc gpu-check"
 echo "date:   $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "host:   $(uname -n) ($(uname -sr)), $(nproc) CPUs"
-echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')"
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD 2>/dev/null || commit+=" (with local changes)"
+echo "commit: $commit"
 if ! nvidia-smi -L; then
   if [[ ${TLC_GPU_CHECK_ALLOW_NO_GPU:-0} != 1 ]]; then
     echo "gpu-check: expected an NVIDIA GPU (nvidia-smi -L), found none; the CUDA tests would only skip" >&2
@@ -53,8 +55,8 @@ if ! nvidia-smi -L; then
 fi
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>/dev/null
 nvcc --version 2>/dev/null | tail -n 2
-python3 -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda, "cuDNN", torch.backends.cudnn.version())' \
-  2>/dev/null || echo "torch: not available"
+python3 -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda,
+      "cuDNN", torch.backends.cudnn.version())' 2>/dev/null || echo "torch: not available"
 
 step configure 120 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTLC_CUDA=ON \
   -DCMAKE_CUDA_ARCHITECTURES="$arch" -DTLC_BUILD_TESTS=ON -DTLC_BUILD_TOOLS=ON || exit 1
@@ -64,11 +66,12 @@ targets=(tlc_cuda)
 for src in tests/cuda_*.cpp; do
   [[ -e $src ]] && targets+=("$(basename "$src" .cpp)")
 done
-mapfile -t bench_targets < <(cmake --build "$build" --target help 2>/dev/null | grep -oE '\bbench_gpu_[A-Za-z0-9_]+' | sort -u)
+mapfile -t bench_targets < <(cmake --build "$build" --target help 2>/dev/null |
+  grep -oE '\bbench_gpu_[A-Za-z0-9_]+' | sort -u)
 targets+=("${bench_targets[@]}")
 step build 180 cmake --build "$build" -j"$jobs" --target "${targets[@]}" || exit 1
 
-step "ctest -R cuda_" 120 ctest --test-dir "$build" -R cuda_ --output-on-failure -j4 --timeout 100
+step "ctest -R cuda_" 120 bash -c "cd '$build' && ctest -R cuda_ --output-on-failure -j4 --timeout 100"
 
 ran_bench=0
 for script in bench/gpu_*.sh; do

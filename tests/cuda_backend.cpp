@@ -10,10 +10,10 @@ using namespace tlc;
 using test::max_abs_diff;
 using test::random;
 
-#define TLC_SKIP_WITHOUT_GPU()             \
-  if (tlc::cuda_device_count() == 0) {     \
-    WARN("no CUDA device, skipped");       \
-    return;                                \
+#define TLC_SKIP_WITHOUT_GPU()         \
+  if (tlc::cuda_device_count() == 0) { \
+    WARN("no CUDA device, skipped");   \
+    return;                            \
   }
 
 namespace {
@@ -119,12 +119,11 @@ TEST_CASE("cuda: unary forward and backward match the CPU bodies") {
     Unary op;
     float alpha, lo, hi;
   };
-  const Case cases[] = {
-      {Unary::Neg, 0, -2, 2},          {Unary::Exp, 0, -2, 2},     {Unary::Log, 0, 0.5, 3},
-      {Unary::Sqrt, 0, 0.5, 3},        {Unary::Square, 0, -2, 2},  {Unary::Abs, 0, -2, 2},
-      {Unary::Relu, 0, -2, 2},         {Unary::LeakyRelu, 0.2f, -2, 2}, {Unary::Gelu, 0, -3, 3},
-      {Unary::Sigmoid, 0, -4, 4},      {Unary::Tanh, 0, -2, 2},    {Unary::AddScalar, 1.5f, -2, 2},
-      {Unary::MulScalar, -3, -2, 2},   {Unary::PowScalar, 2.5f, 0.5, 2}};
+  const Case cases[] = {{Unary::Neg, 0, -2, 2},        {Unary::Exp, 0, -2, 2},          {Unary::Log, 0, 0.5, 3},
+                        {Unary::Sqrt, 0, 0.5, 3},      {Unary::Square, 0, -2, 2},       {Unary::Abs, 0, -2, 2},
+                        {Unary::Relu, 0, -2, 2},       {Unary::LeakyRelu, 0.2f, -2, 2}, {Unary::Gelu, 0, -3, 3},
+                        {Unary::Sigmoid, 0, -4, 4},    {Unary::Tanh, 0, -2, 2},         {Unary::AddScalar, 1.5f, -2, 2},
+                        {Unary::MulScalar, -3, -2, 2}, {Unary::PowScalar, 2.5f, 0.5, 2}};
   for (const Case& c : cases) {
     INFO("unary op " << static_cast<int>(c.op));
     const TensorF x = random<float>({3, 4, 33, 17}, 10 + static_cast<int>(c.op), c.lo, c.hi);
@@ -148,18 +147,21 @@ TEST_CASE("cuda: broadcasting binary ops match a naive loop") {
   struct Case {
     Shape a, b;
   };
-  const Case cases[] = {{{2, 3, 4, 5}, {2, 3, 4, 5}}, {{2, 3, 4, 5}, {3, 1, 1}}, {{2, 1, 4, 1}, {1, 3, 1, 5}},
-                        {{4, 5}, {2, 3, 4, 5}},       {{1}, {7, 9}},            {{64, 1, 130}, {64, 70, 1}}};
+  const Case cases[] = {{{2, 3, 4, 5}, {2, 3, 4, 5}},
+                        {{2, 3, 4, 5}, {3, 1, 1}},
+                        {{2, 1, 4, 1}, {1, 3, 1, 5}},
+                        {{4, 5}, {2, 3, 4, 5}},
+                        {{1}, {7, 9}},
+                        {{64, 1, 130}, {64, 70, 1}}};
   using Fn = std::function<TensorF(const TensorF&, const TensorF&)>;
   const std::pair<const char*, Fn> ops_list[] = {
       {"add", [](const TensorF& a, const TensorF& b) { return ops::add(a, b); }},
       {"sub", [](const TensorF& a, const TensorF& b) { return ops::sub(a, b); }},
       {"mul", [](const TensorF& a, const TensorF& b) { return ops::mul(a, b); }},
       {"div", [](const TensorF& a, const TensorF& b) { return ops::div(a, b); }}};
-  const std::function<double(double, double)> refs[] = {[](double a, double b) { return a + b; },
-                                                        [](double a, double b) { return a - b; },
-                                                        [](double a, double b) { return a * b; },
-                                                        [](double a, double b) { return a / b; }};
+  const std::function<double(double, double)> refs[] = {
+      [](double a, double b) { return a + b; }, [](double a, double b) { return a - b; },
+      [](double a, double b) { return a * b; }, [](double a, double b) { return a / b; }};
   int seed = 0;
   for (const Case& c : cases) {
     const TensorF a = random<float>(c.a, ++seed), b = random<float>(c.b, ++seed, 0.5, 2.0);
@@ -215,7 +217,8 @@ void check_gemm(bool ta, bool tb, index_t m, index_t n, index_t k, index_t batch
   // Padding between rows and matrices is not written.
   for (index_t p = 0; p < batch; ++p)
     for (index_t i = 0; i < m; ++i)
-      for (index_t j = n; j < ldc; ++j) REQUIRE(got[static_cast<size_t>(p * sc + i * ldc + j)] == C.at(p * sc + i * ldc + j));
+      for (index_t j = n; j < ldc; ++j)
+        REQUIRE(got[static_cast<size_t>(p * sc + i * ldc + j)] == C.at(p * sc + i * ldc + j));
 }
 
 }  // namespace
@@ -229,7 +232,8 @@ TEST_CASE("cuda: gemm matches a naive loop for every transpose, batched and not"
       check_gemm(ta, tb, 130, 70, 96, 2, 1e-4);
     }
   const TensorF a = TensorF::zeros({4}, kGpu);
-  CHECK_THROWS_AS(cuda::gemm(false, false, 2, 2, 2, 1, a.data(), 1, 0, a.data(), 2, 0, 0, a.data(), 2, 0, 1), ShapeError);
+  CHECK_THROWS_AS(cuda::gemm(false, false, 2, 2, 2, 1, a.data(), 1, 0, a.data(), 2, 0, 0, a.data(), 2, 0, 1),
+                  ShapeError);
 }
 
 namespace {
@@ -257,14 +261,15 @@ void for_each_tap(const cuda::ConvShape& s, Visit visit) {
 
 cuda::ConvShape conv_shape(index_t n, index_t cin, index_t h, index_t w, index_t cout, index_t kh, index_t kw,
                            index_t stride, index_t pad, index_t groups) {
-  return {n,   cin, h,      w, cout, kh, kw, stride, stride, pad, pad, groups, (h + 2 * pad - kh) / stride + 1,
-          (w + 2 * pad - kw) / stride + 1};
+  const index_t out_h = (h + 2 * pad - kh) / stride + 1, out_w = (w + 2 * pad - kw) / stride + 1;
+  return {n, cin, h, w, cout, kh, kw, stride, stride, pad, pad, groups, out_h, out_w};
 }
 
 void check_conv(const cuda::ConvShape& s, double tol = 1e-4) {
   INFO("conv n=" << s.n << " cin=" << s.cin << " " << s.h << "x" << s.w << " cout=" << s.cout << " k=" << s.kh << "x"
                  << s.kw << " stride=" << s.stride_h << " pad=" << s.pad_h << " groups=" << s.groups);
-  const TensorF x = random<float>({s.n, s.cin, s.h, s.w}, 31), w = random<float>({s.cout, s.cin / s.groups, s.kh, s.kw}, 32);
+  const TensorF x = random<float>({s.n, s.cin, s.h, s.w}, 31),
+                w = random<float>({s.cout, s.cin / s.groups, s.kh, s.kw}, 32);
   const TensorF bias = random<float>({s.cout}, 33), gy = random<float>({s.n, s.cout, s.out_h, s.out_w}, 34);
   std::vector<double> y(static_cast<size_t>(gy.numel())), gx(static_cast<size_t>(x.numel())),
       gw(static_cast<size_t>(w.numel())), gb(static_cast<size_t>(s.cout));

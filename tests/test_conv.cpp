@@ -119,6 +119,12 @@ TEST_CASE("conv2d covers rectangular kernels, unequal strides and paddings, and 
   check_conv<float>(2, 8, 6, 6, 8, 1, 1, {2, 2, 0, 0, 1}, false, 1e-4);  // strided 1x1: not a plain GEMM
 }
 
+TEST_CASE("conv2d's fused 3x3 depthwise path handles maps one and two pixels wide or high") {
+  for (index_t h : {1, 2, 5})
+    for (index_t w : {1, 2, 3, 17}) check_conv<float>(2, 3, h, w, 3, 3, 3, {1, 1, 1, 1, 3}, (h + w) % 2 == 0, 1e-4);
+  check_conv<double>(1, 2, 4, 6, 2, 3, 3, {1, 1, 1, 1, 2}, true, 1e-11);
+}
+
 TEST_CASE("conv2d splits large im2col work into column chunks that cross output rows") {
   // k_g = 64 * 49 = 3136 rows: the bounded im2col buffer holds a few hundred of the 900 columns.
   check_conv<float>(1, 64, 30, 30, 4, 7, 7, {1, 1, 3, 3, 1}, true, 2e-3);

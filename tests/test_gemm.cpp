@@ -91,3 +91,23 @@ TEST_CASE("gemm_batched matches per-item loops, serial and parallel over the bat
     check_case<double>(t & 1, t & 2, 6, 13, 4, 1.0, 0.5, 5);
   }
 }
+
+TEST_CASE("gemm adds a per-row bias in its store, with and without beta, across k blocks") {
+  for (index_t k : {index_t(0), index_t(5), index_t(300)})  // 300 > KC: the bias must be added once
+    for (double beta : {0.0, 0.5}) {
+      const index_t m = 19, n = 45, ldc = n + 2;
+      const auto a = random_values(m * k + 1, 4), b = random_values(k * n + 1, 5), bias = random_values(m, 6);
+      auto c = random_values(m * ldc, 7);
+      std::vector<float> af(a.begin(), a.end()), bf(b.begin(), b.end()), biasf(bias.begin(), bias.end()),
+          cf(c.begin(), c.end());
+      naive_gemm(false, false, m, n, k, 1.5, a.data(), k, b.data(), n, beta, c.data(), ldc);
+      cpu::gemm<float>(false, false, m, n, k, 1.5f, af.data(), k, bf.data(), n, float(beta), cf.data(), ldc,
+                       biasf.data());
+      double worst = 0;
+      for (index_t i = 0; i < m; ++i)
+        for (index_t j = 0; j < n; ++j)
+          worst = std::max(worst, std::abs(double(cf[size_t(i * ldc + j)]) - (c[size_t(i * ldc + j)] + bias[size_t(i)])));
+      INFO("k=" << k << " beta=" << beta);
+      CHECK(worst <= 2e-6 * double(k + 1));
+    }
+}

@@ -119,3 +119,15 @@ TEST_CASE("small models keep odd input sizes and pass gradients to every paramet
     }
   }
 }
+
+TEST_CASE("MAC counts match the papers' figures") {
+  // NAFNet paper: width32 ~16 G at 256x256 (GoPro config).
+  NAFNetUNet n32(gopro(32), false);
+  NoGrad ng;
+  ops::MacCounter c;
+  n32.forward(TensorF::zeros({1, 3, 64, 64}));
+  // Conv MACs scale with the pixel count: 16x the 64x64 count is the 256x256 count.
+  const double g256 = c.macs() * 16 / 1e9;
+  CHECK(g256 > 15.0);
+  CHECK(g256 < 17.0);
+}

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -52,7 +53,7 @@ class AtomicFile {
  public:
   explicit AtomicFile(std::string path) : path_(std::move(path)) {
     // O_EXCL + a per-process counter gives a fresh name; 0666 lets the umask decide permissions.
-    static unsigned counter = 0;
+    static std::atomic<unsigned> counter{0};
     for (int attempt = 0; attempt < 100 && fd_ < 0; ++attempt) {
       tmp_ = path_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
       fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);

@@ -50,7 +50,7 @@ struct Node {
 };
 
 struct Limits {
-  std::size_t max_nodes = std::size_t(1) << 25;
+  std::size_t max_nodes = std::size_t(1) << 22;  // ~150 bytes each; a state dict needs ~20 per tensor
   std::size_t max_memo = std::size_t(1) << 22;
   std::size_t max_stack = std::size_t(1) << 22;
 };

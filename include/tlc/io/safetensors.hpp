@@ -107,11 +107,14 @@ inline SafetensorsData parse_safetensors(std::string_view bytes, const std::stri
     TLC_CHECK(dims.size() <= static_cast<std::size_t>(Shape::kMaxRank), FormatError, what, "expected rank <= ",
               Shape::kMaxRank, ", found rank ", dims.size());
     std::vector<index_t> sizes;
-    std::uint64_t numel = 1;
+    // Zero dimensions aside, the product must fit int64: tensor code computes strides from it.
+    std::uint64_t numel = 1, bound = 1;
     for (const auto& d : dims) {
       TLC_CHECK(d.is_int() && d.as_int() >= 0, FormatError, what, "expected non-negative integer dimensions in shape");
-      TLC_CHECK(detail::checked_mul(numel, static_cast<std::uint64_t>(d.as_int()), numel), FormatError, what,
-                "shape overflows 64 bits");
+      const auto n = static_cast<std::uint64_t>(d.as_int());
+      TLC_CHECK(detail::checked_mul(bound, std::max<std::uint64_t>(n, 1), bound) && bound <= INT64_MAX, FormatError,
+                what, "shape overflows 64 bits");
+      numel = n == 0 ? 0 : numel * n;
       sizes.push_back(d.as_int());
     }
     std::uint64_t nbytes = 0;

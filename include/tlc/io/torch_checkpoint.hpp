@@ -149,12 +149,15 @@ inline std::vector<std::pair<std::string, TensorF>> parse_torch_checkpoint(std::
 
     TLC_CHECK(t.size.size() <= static_cast<std::size_t>(Shape::kMaxRank), FormatError, what, "expected rank <= ",
               Shape::kMaxRank, ", found rank ", t.size.size());
-    std::uint64_t numel = 1, last = static_cast<std::uint64_t>(t.i);  // last: highest storage index the view reads
+    // last: the highest storage index the view reads; bound: the product of the non-zero sizes,
+    // which must fit int64 even for an empty tensor (tensor code computes strides from it).
+    std::uint64_t numel = 1, bound = 1, last = static_cast<std::uint64_t>(t.i);
     bool overflow = false;
     for (std::size_t d = 0; d < t.size.size(); ++d) {
       const auto sz = static_cast<std::uint64_t>(t.size[d]), sd = static_cast<std::uint64_t>(t.stride[d]);
       std::uint64_t reach = 0;
-      overflow |= __builtin_mul_overflow(numel, sz, &numel);
+      overflow |= __builtin_mul_overflow(bound, std::max<std::uint64_t>(sz, 1), &bound) || bound > INT64_MAX;
+      numel = sz == 0 ? 0 : numel * sz;
       if (sz > 0) overflow |= __builtin_mul_overflow(sz - 1, sd, &reach) || __builtin_add_overflow(last, reach, &last);
     }
     TLC_CHECK(!overflow, FormatError, what, "size/stride overflow 64 bits");

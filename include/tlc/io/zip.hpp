@@ -6,7 +6,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "tlc/core/error.hpp"
@@ -53,10 +54,9 @@ class ZipReader {
   }
 
   const std::vector<ZipEntry>& entries() const { return entries_; }
-  const ZipEntry* find(std::string_view name) const {
-    for (const auto& e : entries_)
-      if (e.name == name) return &e;
-    return nullptr;
+  const ZipEntry* find(const std::string& name) const {
+    auto it = index_.find(name);
+    return it == index_.end() ? nullptr : &entries_[it->second];
   }
 
   ZipData read(const ZipEntry& e, std::uint64_t max_size) const {
@@ -135,7 +135,6 @@ class ZipReader {
     if (count > cd_size / 46) fail("central directory claims " + std::to_string(count) + " entries in " +
                                    std::to_string(cd_size) + " bytes");
 
-    std::unordered_set<std::string> names;
     std::uint64_t pos = cd_offset_;
     const std::uint64_t end = cd_offset_ + cd_size;
     for (std::uint64_t k = 0; k < count; ++k) {
@@ -160,7 +159,7 @@ class ZipReader {
         fail(where + "compression method " + std::to_string(e.method) + " is not supported (stored or deflate only)");
       read_zip64_extra(c + 46 + name_len, extra_len, e, start_disk, where);
       if (start_disk != 0) fail(where + "multi-disk archives are not supported");
-      if (!names.insert(e.name).second) fail(where + "duplicate entry name");
+      if (!index_.emplace(e.name, entries_.size()).second) fail(where + "duplicate entry name");
       entries_.push_back(std::move(e));
       pos += 46 + name_len + extra_len + comment_len;
     }
@@ -194,6 +193,58 @@ class ZipReader {
   std::string name_;
   std::uint64_t cd_offset_ = 0;
   std::vector<ZipEntry> entries_;
+  std::unordered_map<std::string, std::size_t> index_;  // name -> entries_ position
 };
+
+// A minimal archive of stored (uncompressed) entries without zip64, for tests, fuzzers and tools
+// that need to wrap bytes the way torch.save does.
+inline std::string make_stored_zip(const std::vector<std::pair<std::string, std::string>>& files) {
+  auto put = [](std::string& s, std::uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) s += static_cast<char>((v >> (8 * i)) & 0xFF);
+  };
+  std::string body, dir;
+  for (const auto& [name, data] : files) {
+    const auto crc = crc32(reinterpret_cast<const unsigned char*>(data.data()), data.size());
+    const std::uint64_t offset = body.size();
+    put(body, 0x04034b50, 4);
+    put(body, 20, 2);  // version needed
+    put(body, 0, 2);   // flags
+    put(body, 0, 2);   // method: stored
+    put(body, 0, 4);   // time, date
+    put(body, crc, 4);
+    put(body, data.size(), 4);
+    put(body, data.size(), 4);
+    put(body, name.size(), 2);
+    put(body, 0, 2);
+    body += name;
+    body += data;
+    put(dir, 0x02014b50, 4);
+    put(dir, 20, 2);
+    put(dir, 20, 2);
+    put(dir, 0, 2);
+    put(dir, 0, 2);
+    put(dir, 0, 4);
+    put(dir, crc, 4);
+    put(dir, data.size(), 4);
+    put(dir, data.size(), 4);
+    put(dir, name.size(), 2);
+    put(dir, 0, 2);   // extra
+    put(dir, 0, 2);   // comment
+    put(dir, 0, 2);   // disk
+    put(dir, 0, 2);   // internal attributes
+    put(dir, 0, 4);   // external attributes
+    put(dir, offset, 4);
+    dir += name;
+  }
+  std::string out = body + dir;
+  put(out, 0x06054b50, 4);
+  put(out, 0, 4);  // disk numbers
+  put(out, files.size(), 2);
+  put(out, files.size(), 2);
+  put(out, dir.size(), 4);
+  put(out, body.size(), 4);
+  put(out, 0, 2);  // comment length
+  return out;
+}
 
 }  // namespace tlc::io

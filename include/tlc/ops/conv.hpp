@@ -5,6 +5,7 @@
 // (CPU: ops/cpu/conv_cpu.hpp; CUDA: cuDNN through cuda_api.hpp).
 #include "tlc/core/cuda_api.hpp"
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/mac_counter.hpp"
 #include "tlc/ops/cpu/conv_cpu.hpp"
 #include "tlc/ops/elementwise.hpp"
 
@@ -134,6 +135,7 @@ template <class T>
 Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias = Tensor<T>(),
                  const Conv2dParams& p = {}) {
   const cpu::ConvGeom g = detail::conv2d_geometry(x, w, bias, p);
+  MacCounter::add(static_cast<double>(g.n * g.cout * g.out_h * g.out_w * g.k_g()));
   Tensor<T> y = detail::conv_forward("conv2d", g, x, w, bias);
   return autograd::record<T>(y, "conv2d", {x, w, bias}, [g, x, w](const Tensor<T>& gy, const std::vector<bool>& need) {
     return std::vector<Tensor<T>>{need[0] ? detail::conv_backward_data("conv2d", g, w, gy) : Tensor<T>(),
@@ -165,6 +167,7 @@ Tensor<T> conv_transpose2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<
   // The conv whose input gradient this is: input = our output, output = our input.
   const cpu::ConvGeom g{x.size(0), cout,   oh,      ow,      cin,    w.size(2), w.size(3),
                         stride,    stride, padding, padding, groups, x.size(2), x.size(3)};
+  MacCounter::add(static_cast<double>(g.n * g.cout * g.out_h * g.out_w * g.k_g()));
   Tensor<T> y = detail::conv_backward_data(op, g, w, x);
   if (bias.defined()) {
     if (y.is_cuda())

@@ -3,6 +3,7 @@
 // batch that must match exactly. CPU: cpu::gemm_batched; CUDA: cuBLAS via cuda::gemm.
 #include "tlc/core/cuda_api.hpp"
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/mac_counter.hpp"
 #include "tlc/ops/cpu/gemm.hpp"
 
 namespace tlc::ops {
@@ -26,6 +27,7 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b, bool trans_a = false, b
   const index_t m = trans_a ? ac : ar, k = trans_a ? ar : ac, kb = trans_b ? bc : br, n = trans_b ? br : bc;
   TLC_CHECK(k == kb, ShapeError, op, ": expected matching inner sizes, found op(a) ", m, "x", k, " and op(b) ", kb, "x",
             n, " (shapes ", a.shape().str(), ", ", b.shape().str(), ", trans_a ", trans_a, ", trans_b ", trans_b, ")");
+  MacCounter::add(static_cast<double>(batch * m * n * k));
   Shape out_shape = a.shape();
   out_shape[-2] = m;
   out_shape[-1] = n;

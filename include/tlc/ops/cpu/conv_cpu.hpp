@@ -144,8 +144,59 @@ void for_each_image(index_t n, F&& fn) {
 }
 
 // ---- depthwise: one plane per task, the filter taps as row-wise multiply-adds ------------------
+
+// 3x3, stride 1, padding 1 (the depthwise conv of NAFNet, Baseline and Restormer): all nine taps
+// of an output row in one pass, so each output is written once instead of once per tap. Rows
+// outside the image get zero taps and alias the centre row (no zero buffer needed).
+template <class T>
+bool depthwise_3x3_same(const ConvGeom& g) {
+  return g.kh == 3 && g.kw == 3 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 1 && g.pad_w == 1;
+}
+
+// y = bias + sum_{i,j} k[i][j] * x[oh - 1 + i][ow - 1 + j] over one h x w plane (k row-major 3x3).
+template <class T>
+void depthwise_3x3_plane(index_t h, index_t w, const T* x, const T* k, T bias, T* y) {
+  for (index_t oh = 0; oh < h; ++oh) {
+    const T* r[3];
+    T t[3][3];
+    for (int i = 0; i < 3; ++i) {
+      const index_t ih = oh - 1 + i;
+      const bool in = ih >= 0 && ih < h;
+      r[i] = x + (in ? ih : oh) * w;
+      for (int j = 0; j < 3; ++j) t[i][j] = in ? k[i * 3 + j] : T(0);
+    }
+    T* yr = y + oh * w;
+    auto at = [&](index_t ow) {  // one output with bounds checks along the row
+      T s = bias;
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j) {
+          const index_t iw = ow - 1 + j;
+          if (iw >= 0 && iw < w) s += t[i][j] * r[i][iw];
+        }
+      return s;
+    };
+    yr[0] = at(0);
+    if (w > 1) yr[w - 1] = at(w - 1);
+    const T *r0 = r[0], *r1 = r[1], *r2 = r[2];
+#pragma GCC ivdep
+    for (index_t ow = 1; ow < w - 1; ++ow)
+      yr[ow] = bias + t[0][0] * r0[ow - 1] + t[0][1] * r0[ow] + t[0][2] * r0[ow + 1] + t[1][0] * r1[ow - 1] +
+               t[1][1] * r1[ow] + t[1][2] * r1[ow + 1] + t[2][0] * r2[ow - 1] + t[2][1] * r2[ow] + t[2][2] * r2[ow + 1];
+  }
+}
+
 template <class T>
 void depthwise_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {
+  if (depthwise_3x3_same<T>(g)) {
+    parallel_for(0, g.n * g.cin, 1, [&](index_t lo, index_t hi) {
+      for (index_t plane = lo; plane < hi; ++plane) {
+        const index_t c = plane % g.cin;
+        depthwise_3x3_plane(g.h, g.w, x + plane * g.in_plane(), w + c * 9, bias ? bias[c] : T(0),
+                            y + plane * g.out_plane());
+      }
+    });
+    return;
+  }
   parallel_for(0, g.n * g.cin, 1, [&](index_t lo, index_t hi) {
     for (index_t plane = lo; plane < hi; ++plane) {
       const index_t c = plane % g.cin;
@@ -176,6 +227,18 @@ void depthwise_forward(const ConvGeom& g, const T* x, const T* w, const T* bias,
 
 template <class T>
 void depthwise_backward_data(const ConvGeom& g, const T* w, const T* gy, T* gx) {
+  if (depthwise_3x3_same<T>(g)) {
+    // The adjoint of a 3x3 "same" correlation is the same correlation with the kernel rotated 180°.
+    parallel_for(0, g.n * g.cin, 1, [&](index_t lo, index_t hi) {
+      for (index_t plane = lo; plane < hi; ++plane) {
+        const T* wc = w + (plane % g.cin) * 9;
+        T rot[9];
+        for (int t = 0; t < 9; ++t) rot[t] = wc[8 - t];
+        depthwise_3x3_plane(g.h, g.w, gy + plane * g.out_plane(), rot, T(0), gx + plane * g.in_plane());
+      }
+    });
+    return;
+  }
   parallel_for(0, g.n * g.cin, 1, [&](index_t lo, index_t hi) {
     for (index_t plane = lo; plane < hi; ++plane) {
       const index_t c = plane % g.cin;
@@ -204,33 +267,35 @@ void depthwise_backward_data(const ConvGeom& g, const T* w, const T* gy, T* gx) 
   });
 }
 
-// One task per channel; per-row partial sums go to double accumulators (long reductions).
+// One task per channel; per-row partial sums go to double accumulators (long reductions). Output
+// rows outside, taps inside: the rows of gy and x stay in L1 across all kh * kw taps, so each
+// plane is read once.
 template <class T>
 void depthwise_backward_filter(const ConvGeom& g, const T* x, const T* gy, T* gw) {
   parallel_for(0, g.cin, 1, [&](index_t lo, index_t hi) {
-    std::vector<double> acc(static_cast<std::size_t>(g.kh * g.kw));
+    const index_t taps = g.kh * g.kw;
+    std::vector<double> acc(static_cast<std::size_t>(taps));
+    std::vector<index_t> lo_w(static_cast<std::size_t>(g.kw)), hi_w(static_cast<std::size_t>(g.kw));
+    for (index_t j = 0; j < g.kw; ++j) valid_range(g.out_w, g.stride_w, j - g.pad_w, g.w, lo_w[j], hi_w[j]);
     for (index_t c = lo; c < hi; ++c) {
       std::fill(acc.begin(), acc.end(), 0.0);
       for (index_t img = 0; img < g.n; ++img) {
         const T* xp = x + (img * g.cin + c) * g.in_plane();
         const T* gyp = gy + (img * g.cin + c) * g.out_plane();
-        for (index_t i = 0; i < g.kh; ++i)
-          for (index_t j = 0; j < g.kw; ++j) {
-            index_t lo_w, hi_w;
-            valid_range(g.out_w, g.stride_w, j - g.pad_w, g.w, lo_w, hi_w);
-            T sum = 0;
-            for (index_t oh = 0; oh < g.out_h; ++oh) {
-              const index_t ih = oh * g.stride_h - g.pad_h + i;
-              if (ih < 0 || ih >= g.h) continue;
-              const T* gr = gyp + oh * g.out_w;
+        for (index_t oh = 0; oh < g.out_h; ++oh) {
+          const T* gr = gyp + oh * g.out_w;
+          for (index_t i = 0; i < g.kh; ++i) {
+            const index_t ih = oh * g.stride_h - g.pad_h + i;
+            if (ih < 0 || ih >= g.h) continue;
+            for (index_t j = 0; j < g.kw; ++j) {
               const T* xr = xp + ih * g.w + j - g.pad_w;
-              sum += dot(gr + lo_w, xr + lo_w * g.stride_w, hi_w - lo_w, g.stride_w);
+              acc[static_cast<std::size_t>(i * g.kw + j)] +=
+                  dot(gr + lo_w[j], xr + lo_w[j] * g.stride_w, hi_w[j] - lo_w[j], g.stride_w);
             }
-            acc[static_cast<std::size_t>(i * g.kw + j)] += sum;
           }
+        }
       }
-      for (index_t t = 0; t < g.kh * g.kw; ++t)
-        gw[c * g.kh * g.kw + t] = static_cast<T>(acc[static_cast<std::size_t>(t)]);
+      for (index_t t = 0; t < taps; ++t) gw[c * taps + t] = static_cast<T>(acc[static_cast<std::size_t>(t)]);
     }
   });
 }
@@ -248,18 +313,16 @@ void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T*
       const T* xg = x + (img * g.cin + gi * g.cin_g()) * g.in_plane();
       const T* wg = w + gi * g.cout_g() * K;
       T* yg = y + (img * g.cout + gi * g.cout_g()) * P;
-      if (bias)
-        for (index_t o = 0; o < g.cout_g(); ++o) std::fill(yg + o * P, yg + (o + 1) * P, bias[gi * g.cout_g() + o]);
-      const T beta = bias ? T(1) : T(0);
+      const T* bg = bias ? bias + gi * g.cout_g() : nullptr;  // added by the GEMM as it stores
       if (g.pointwise()) {
-        gemm<T>(false, false, g.cout_g(), P, K, T(1), wg, K, xg, P, beta, yg, P);
+        gemm<T>(false, false, g.cout_g(), P, K, T(1), wg, K, xg, P, T(0), yg, P, bg);
         continue;
       }
       for (index_t p0 = 0; p0 < P; p0 += chunk) {
         const index_t p1 = std::min(P, p0 + chunk);
         T* col = thread_scratch<T>(Scratch::Columns, K * (p1 - p0));
         im2col(g, xg, p0, p1, col);
-        gemm<T>(false, false, g.cout_g(), p1 - p0, K, T(1), wg, K, col, p1 - p0, beta, yg + p0, P);
+        gemm<T>(false, false, g.cout_g(), p1 - p0, K, T(1), wg, K, col, p1 - p0, T(0), yg + p0, P, bg);
       }
     }
   });

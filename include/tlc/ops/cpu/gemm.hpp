@@ -53,6 +53,7 @@ struct ScalarIsa {
   static reg broadcast(const T* p) { return *p; }
   static reg fma(reg a, reg b, reg c) { return a * b + c; }
   static reg scale(reg a, T s) { return a * s; }
+  static reg add(reg a, reg b) { return a + b; }
   static void store(T* p, reg v) { *p = v; }
 };
 
@@ -65,6 +66,7 @@ struct Avx2Float {
   static reg broadcast(const float* p) { return _mm256_broadcast_ss(p); }
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static reg scale(reg a, float s) { return _mm256_mul_ps(a, _mm256_set1_ps(s)); }
+  static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
   static void store(float* p, reg v) { _mm256_storeu_ps(p, v); }
 };
 #endif
@@ -78,6 +80,7 @@ struct Avx512Float {
   static reg broadcast(const float* p) { return _mm512_set1_ps(*p); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static reg scale(reg a, float s) { return _mm512_mul_ps(a, _mm512_set1_ps(s)); }
+  static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
   static void store(float* p, reg v) { _mm512_storeu_ps(p, v); }
 };
 #endif
@@ -106,10 +109,12 @@ struct Config<float> {
 };
 #endif
 
-// One MR x NR tile: acc = packed A panel * packed B panel over kc; then C = alpha*acc + beta*C
-// for the valid mr x nr corner (beta == 0 never reads C, so garbage or NaN in C is ignored).
+// One MR x NR tile: acc = packed A panel * packed B panel over kc; then C = alpha*acc + bias[i] + beta*C
+// for the valid mr x nr corner (bias may be null; beta == 0 never reads C, so garbage or NaN in C
+// is ignored).
 template <class T, class Isa, int MR, int NV>
-void micro_kernel(index_t kc, const T* pa, const T* pb, T* c, index_t ldc, T alpha, T beta, int mr, int nr) {
+void micro_kernel(index_t kc, const T* pa, const T* pb, T* c, index_t ldc, T alpha, T beta, const T* bias, int mr,
+                  int nr) {
   constexpr int W = Isa::width, NR = NV * W;
   typename Isa::reg acc[MR][NV];
 #pragma GCC unroll 16
@@ -134,6 +139,7 @@ void micro_kernel(index_t kc, const T* pa, const T* pb, T* c, index_t ldc, T alp
       for (int j = 0; j < NV; ++j) {
         T* cp = c + i * ldc + j * W;
         typename Isa::reg v = Isa::scale(acc[i][j], alpha);
+        if (bias) v = Isa::add(v, Isa::broadcast(bias + i));
         if (beta != T(0)) v = Isa::fma(Isa::load(cp), Isa::broadcast(&beta), v);
         Isa::store(cp, v);
       }
@@ -145,7 +151,7 @@ void micro_kernel(index_t kc, const T* pa, const T* pb, T* c, index_t ldc, T alp
   for (int i = 0; i < mr; ++i)
     for (int j = 0; j < nr; ++j) {
       T& out = c[i * ldc + j];
-      out = alpha * tile[i * NR + j] + (beta != T(0) ? beta * out : T(0));
+      out = alpha * tile[i * NR + j] + (bias ? bias[i] : T(0)) + (beta != T(0) ? beta * out : T(0));
     }
 }
 
@@ -203,12 +209,13 @@ void scale_c(index_t m, index_t n, T beta, T* c, index_t ldc) {
 
 }  // namespace gemm_detail
 
-// C = alpha * op(A) * op(B) + beta * C, row-major; op(A) is m x k (A stored k x m when trans_a),
-// op(B) is k x n (B stored n x k when trans_b). beta == 0 overwrites C without reading it.
+// C = alpha * op(A) * op(B) + row_bias[i] + beta * C, row-major; op(A) is m x k (A stored k x m when
+// trans_a), op(B) is k x n (B stored n x k when trans_b); row_bias (m values) may be null. beta == 0
+// overwrites C without reading it; the bias is added in the kernel's store, saving a pass over C.
 // Runs on the thread pool (serially when called from inside a parallel region).
 template <class T>
 void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda, const T* b,
-          index_t ldb, T beta, T* c, index_t ldc) {
+          index_t ldb, T beta, T* c, index_t ldc, const T* row_bias = nullptr) {
   using namespace gemm_detail;
   using Cfg = Config<T>;
   using Isa = typename Cfg::Isa;
@@ -216,6 +223,9 @@ void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, 
   if (m <= 0 || n <= 0) return;
   if (k <= 0 || alpha == T(0)) {
     scale_c(m, n, beta, c, ldc);
+    if (row_bias)
+      for (index_t i = 0; i < m; ++i)
+        for (index_t j = 0; j < n; ++j) c[i * ldc + j] += row_bias[i];
     return;
   }
   const index_t threads = num_threads();
@@ -233,6 +243,7 @@ void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, 
     for (index_t pc = 0; pc < k; pc += Cfg::KC) {
       const index_t kc = std::min(Cfg::KC, k - pc);
       const T beta_k = pc == 0 ? beta : T(1);
+      const T* bias_k = pc == 0 ? row_bias : nullptr;
       T* pb = thread_scratch<T>(Scratch::PackB, n_panels * NR * kc);
       const T* b_block = trans_b ? b + jc * ldb + pc : b + pc * ldb + jc;
       parallel_for(0, n_panels, std::max<index_t>(1, 4096 / kc), [&](index_t lo, index_t hi) {
@@ -253,7 +264,7 @@ void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, 
               const index_t j = jp * NR;
               const int nr = static_cast<int>(std::min<index_t>(NR, nc - j));
               micro_kernel<T, Isa, MR, Cfg::NV>(kc, pa + i * kc, pb + j * kc, c + (ic + i) * ldc + jc + j, ldc, alpha,
-                                                beta_k, mr, nr);
+                                                beta_k, bias_k ? bias_k + ic + i : nullptr, mr, nr);
             }
           }
         }

@@ -1,0 +1,105 @@
+// NAFNet on the CPU: the cases that bench/torch_baseline.py times in PyTorch and ONNX Runtime.
+//   fwd256_global, fwd256_tlc, fwd720_global, fwd720_tlc: NAFNet-GoPro-width32 (enc 1,1,1,28 / mid 1 /
+//     dec 1,1,1,1) forward under NoGrad on 1x3x256x256 or 1x3x720x1280; _tlc after local::convert
+//     with train size 256 and scale 1.5 (at 256 every window covers its map, so it equals global).
+//   train: one step of NAFNet width 16, blocks 1,1,1,1 / 1 / 1,1,1,1 on 8x3x64x64 (forward, PSNR loss,
+//     backward, AdamW step, zero_grad).
+// Usage: bench_nafnet CASE [reps] [threads]. Prints one line
+//   `tlc CASE threads=T reps=R median_ms=... min_ms=... peak_rss_mb=... setup_rss_mb=...`
+// after one warm-up call; peak RSS is this process's VmHWM, so run one case per process.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "models/registry.hpp"
+#include "tlc/autograd/backward.hpp"
+#include "tlc/local/convert.hpp"
+#include "tlc/ops/loss.hpp"
+#include "tlc/optim/adamw.hpp"
+
+using namespace tlc;
+
+namespace {
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+// A field of /proc/self/status in MB (VmHWM: peak resident set; VmRSS: current; both in kB).
+double status_mb(const char* field) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  const std::size_t len = std::strlen(field);
+  while (std::getline(f, line))
+    if (line.compare(0, len, field) == 0) return std::atof(line.c_str() + len) / 1024.0;
+  return -1;
+}
+
+models::Config gopro_width32() {
+  models::Config c;
+  c.set("width", "32");
+  c.set("enc_blocks", "1,1,1,28");
+  c.set("middle_blocks", "1");
+  c.set("dec_blocks", "1,1,1,1");
+  return c;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: bench_nafnet fwd256_global|fwd256_tlc|fwd720_global|fwd720_tlc|train [reps] [threads]\n");
+    return 2;
+  }
+  const std::string which = argv[1];
+  const int reps = argc > 2 ? std::atoi(argv[2]) : 3;
+  if (argc > 3) set_num_threads(std::atoi(argv[3]));
+  Rng rng(0);
+  std::vector<double> times;
+  double setup_rss = 0;  // resident set with the model and inputs built, before the first call
+  auto time_it = [&](auto&& fn) {
+    setup_rss = status_mb("VmRSS:");
+    fn();  // warm-up: first-touch of the caches and of the allocator's blocks
+    for (int r = 0; r < reps; ++r) {
+      const double t0 = now();
+      fn();
+      times.push_back(now() - t0);
+    }
+  };
+
+  if (which.rfind("fwd", 0) == 0) {
+    const bool big = which.rfind("fwd720", 0) == 0, tlc_mode = which.size() > 4 && which.substr(which.size() - 4) == "_tlc";
+    if (!big && which.rfind("fwd256", 0) != 0) {
+      std::fprintf(stderr, "bench_nafnet: unknown case '%s'\n", which.c_str());
+      return 2;
+    }
+    auto model = models::make_model("nafnet", gopro_width32());
+    if (tlc_mode) local::convert(*model, {256, 256, 1.5});
+    const TensorF x = TensorF::uniform({1, 3, big ? 720 : 256, big ? 1280 : 256}, rng, 0.0, 1.0);
+    NoGrad no_grad;
+    time_it([&] { (void)model->forward(x); });
+  } else if (which == "train") {
+    auto model = models::make_model("nafnet", models::Config());  // width 16, blocks 1,1,1,1 / 1 / 1,1,1,1
+    auto params = model->parameters();
+    optim::Adam<float> opt(params, optim::AdamOptions{1e-3, 0.9, 0.9, 1e-8, 0.0, true});
+    const TensorF x = TensorF::uniform({8, 3, 64, 64}, rng, 0.0, 1.0);
+    const TensorF y = TensorF::uniform({8, 3, 64, 64}, rng, 0.0, 1.0);
+    time_it([&] {
+      TensorF loss = ops::psnr_loss(model->forward(x), y);
+      autograd::backward(loss);
+      opt.step();
+      opt.zero_grad();
+    });
+  } else {
+    std::fprintf(stderr, "bench_nafnet: unknown case '%s'\n", which.c_str());
+    return 2;
+  }
+  std::vector<double> s = times;
+  std::sort(s.begin(), s.end());
+  std::printf("tlc %s threads=%d reps=%d median_ms=%.1f min_ms=%.1f peak_rss_mb=%.0f setup_rss_mb=%.0f\n", which.c_str(),
+              num_threads(), reps, s[s.size() / 2] * 1e3, s.front() * 1e3, status_mb("VmHWM:"), setup_rss);
+  return 0;
+}

@@ -1,0 +1,91 @@
+#pragma once
+// Full-image inference in the three modes the paper compares:
+//   global — the network as trained, every aggregation over the whole (padded) image;
+//   tlc    — Test-time Local Conversion: windows calibrated at the training size × scale;
+//   tile   — overlapping tiles of the training size run globally, blended with linear ramps in
+//            the overlaps (no seams), HINet's way of testing.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "models/restorer.hpp"
+#include "tlc/autograd/grad_mode.hpp"
+#include "tlc/local/convert.hpp"
+
+namespace tlc::models {
+
+enum class Mode { Global, TLC, Tile };
+
+inline Mode parse_mode(const std::string& s) {
+  if (s == "global") return Mode::Global;
+  if (s == "tlc") return Mode::TLC;
+  if (s == "tile") return Mode::Tile;
+  throw Error("mode: expected global, tlc or tile, found '" + s + "'");
+}
+inline std::string mode_name(Mode m) { return m == Mode::Global ? "global" : m == Mode::TLC ? "tlc" : "tile"; }
+
+struct InferenceOptions {
+  Mode mode = Mode::TLC;
+  double scale = 1.5;              // TLC window = scale × the training-time map size
+  index_t train_h = 256, train_w = 256;
+  index_t tile = 0;                // tile side; 0 = the training size
+  index_t overlap = 32;            // tile overlap in pixels
+};
+
+// Sets the model's aggregations for `opt.mode` (TLC calibrates once; the others are global).
+// Returns the TLC listing (empty for global/tile).
+inline std::vector<local::LayerWindow> prepare(Restorer& model, const InferenceOptions& opt) {
+  if (opt.mode == Mode::TLC) return local::convert(model, {opt.train_h, opt.train_w, opt.scale});
+  local::to_global(model);
+  return {};
+}
+
+// Tile starts covering [0, size) with tiles of `tile` overlapping by at least `overlap`.
+inline std::vector<index_t> tile_starts(index_t size, index_t tile, index_t overlap) {
+  if (tile >= size) return {0};
+  const index_t step = std::max<index_t>(1, tile - overlap);
+  const index_t n = (size - tile + step - 1) / step + 1;
+  std::vector<index_t> starts;
+  for (index_t i = 0; i < n; ++i) starts.push_back(n == 1 ? 0 : (size - tile) * i / (n - 1));
+  return starts;
+}
+
+// Weight of position p in a tile of length len at [start, start+len) inside [0, size): 1 in the
+// interior, a linear ramp over `overlap` pixels toward edges shared with a neighbouring tile.
+inline float tile_weight(index_t p, index_t len, index_t start, index_t size, index_t overlap) {
+  float w = 1.0f;
+  if (overlap <= 0) return w;
+  if (start > 0) w = std::min(w, static_cast<float>(p + 1) / static_cast<float>(overlap + 1));
+  if (start + len < size) w = std::min(w, static_cast<float>(len - p) / static_cast<float>(overlap + 1));
+  return w;
+}
+
+// Restores x [N,C,H,W] (no gradients kept). The model must have been prepared for opt.mode.
+inline TensorF restore(Restorer& model, const TensorF& x, const InferenceOptions& opt) {
+  NoGrad no_grad;
+  if (opt.mode != Mode::Tile) return model.forward(x);
+  const index_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  const index_t th = std::min(opt.tile > 0 ? opt.tile : opt.train_h, h);
+  const index_t tw = std::min(opt.tile > 0 ? opt.tile : opt.train_w, w);
+  TLC_CHECK(opt.overlap >= 0 && opt.overlap < std::min(th, tw), Error, "tile: expected 0 <= overlap < tile, found overlap ",
+            opt.overlap, " for tiles ", th, "x", tw);
+  TensorF acc = TensorF::zeros({n, c, h, w});
+  std::vector<float> weight(static_cast<size_t>(h * w), 0.0f);
+  for (index_t top : tile_starts(h, th, opt.overlap))
+    for (index_t left : tile_starts(w, tw, opt.overlap)) {
+      const TensorF out = model.forward(ops::crop(x, top, left, th, tw)).cpu();
+      for (index_t i = 0; i < th; ++i)
+        for (index_t j = 0; j < tw; ++j) {
+          const float wt = tile_weight(i, th, top, h, opt.overlap) * tile_weight(j, tw, left, w, opt.overlap);
+          weight[static_cast<size_t>((top + i) * w + left + j)] += wt;
+          for (index_t b = 0; b < n; ++b)
+            for (index_t ch = 0; ch < c; ++ch) acc.at(b, ch, top + i, left + j) += wt * out.at(b, ch, i, j);
+        }
+    }
+  for (index_t b = 0; b < n; ++b)
+    for (index_t ch = 0; ch < c; ++ch)
+      for (index_t p = 0; p < h * w; ++p) acc.data()[((b * c + ch) * h * w) + p] /= weight[static_cast<size_t>(p)];
+  return acc.to(x.device());
+}
+
+}  // namespace tlc::models

@@ -1,0 +1,128 @@
+#pragma once
+// Model files: safetensors whose tensors are the model's parameters (PyTorch names) and whose
+// metadata describes everything needed to use them:
+//   tlc.format          "1"
+//   tlc.arch            JSON object: {"arch": "nafnet", "width": "16", ...} (models/config.hpp keys)
+//   tlc.train_size      "HxW" — the training patch size TLC calibrates at
+//   tlc.degradation     the training degradation spec (data/degrade.hpp), if known
+//   tlc.eval_degradation the degradation the model is evaluated under (`tlc eval --degrade auto`)
+//   tlc.windows         JSON array of {"name","kind","map":[h,w],"window":[kh,kw]} at scale 1.5
+// Unknown metadata keys are kept (and ignored).
+#include <map>
+#include <memory>
+#include <string>
+
+#include "models/registry.hpp"
+#include "tlc/io/json.hpp"
+#include "tlc/io/safetensors.hpp"
+#include "tlc/local/convert.hpp"
+#include "tlc/nn/state_dict.hpp"
+
+namespace tlc::models {
+
+struct ModelInfo {
+  Config config;                     // includes "arch"
+  index_t train_h = 256, train_w = 256;
+  std::string degradation, eval_degradation;
+  std::map<std::string, std::string> metadata;  // everything, as stored
+};
+
+inline std::string size_text(index_t h, index_t w) { return std::to_string(h) + "x" + std::to_string(w); }
+
+// Parses "N" or "HxW".
+inline std::pair<index_t, index_t> parse_size(const std::string& s, const std::string& what = "size") {
+  auto num = [&](const std::string& t) -> index_t {
+    TLC_CHECK(!t.empty() && t.find_first_not_of("0123456789") == std::string::npos && t.size() < 7, Error, what,
+              ": expected N or HxW with positive integers, found '", s, "'");
+    index_t v = std::stoll(t);
+    TLC_CHECK(v > 0, Error, what, ": expected positive sizes, found '", s, "'");
+    return v;
+  };
+  const size_t x = s.find('x');
+  if (x == std::string::npos) {
+    index_t n = num(s);
+    return {n, n};
+  }
+  return {num(s.substr(0, x)), num(s.substr(x + 1))};
+}
+
+inline std::string config_json(const Config& c) {
+  io::json::Value o = io::json::Value::object();
+  for (const auto& [k, v] : c.values()) o.set(k, io::json::Value(v));
+  return o.dump();
+}
+
+// A config from a JSON object; numbers, booleans and arrays of numbers become config text.
+inline Config config_from_json(const io::json::Value& v, const std::string& where) {
+  TLC_CHECK(v.is_object(), FormatError, where, ": expected a JSON object for the model config");
+  Config c;
+  for (const auto& [k, item] : v.as_object()) {
+    std::string text;
+    if (item.is_string()) text = item.as_string();
+    else if (item.is_array()) {
+      for (const auto& e : item.as_array()) {
+        TLC_CHECK(e.is_int(), FormatError, where, ": expected integers in '", k, "'");
+        text += (text.empty() ? "" : ",") + std::to_string(e.as_int());
+      }
+    } else if (item.is_bool()) text = item.as_bool() ? "true" : "false";
+    else if (item.is_int()) text = std::to_string(item.as_int());
+    else if (item.is_number()) {
+      std::ostringstream os;
+      os << item.as_double();
+      text = os.str();
+    } else throw FormatError(where + ": unsupported value for '" + k + "'");
+    c.set(k, text);
+  }
+  return c;
+}
+
+inline void save_model(const std::string& path, Restorer& model, const ModelInfo& info) {
+  std::map<std::string, std::string> meta = info.metadata;
+  meta["tlc.format"] = "1";
+  meta["tlc.arch"] = config_json(model_config(model));
+  meta["tlc.train_size"] = size_text(info.train_h, info.train_w);
+  if (!info.degradation.empty()) meta["tlc.degradation"] = info.degradation;
+  if (!info.eval_degradation.empty()) meta["tlc.eval_degradation"] = info.eval_degradation;
+  // Windows as local::convert sets them at the training size (informational: `tlc info`).
+  const auto saved = local::windows(model);
+  auto listing = local::convert(model, {info.train_h, info.train_w, 1.5});
+  io::json::Value arr = io::json::Value::array();
+  for (const auto& l : listing) {
+    io::json::Value o = io::json::Value::object();
+    o.set("name", io::json::Value(l.name));
+    o.set("kind", io::json::Value(l.kind));
+    o.set("map", io::json::Value::array({io::json::Value(l.map_h), io::json::Value(l.map_w)}));
+    o.set("window", io::json::Value::array({io::json::Value(l.window.kh), io::json::Value(l.window.kw)}));
+    arr.push_back(std::move(o));
+  }
+  local::apply_windows(model, saved);
+  meta["tlc.windows"] = arr.dump();
+  io::save_safetensors(path, nn::state_dict(model), meta);
+}
+
+struct LoadedModel {
+  std::shared_ptr<Restorer> model;
+  ModelInfo info;
+};
+
+// Builds the architecture recorded in the file and loads its weights (strictly). The model is
+// global; call local::convert(*model, {train_h, train_w, scale}) for TLC.
+inline LoadedModel load_model(const std::string& path) {
+  io::SafetensorsData data = io::load_safetensors(path);
+  auto it = data.metadata.find("tlc.arch");
+  TLC_CHECK(it != data.metadata.end(), FormatError, "load_model '", path,
+            "': expected a tlc model file (metadata tlc.arch), found none — import PyTorch checkpoints with `tlc convert`");
+  LoadedModel out;
+  out.info.metadata = data.metadata;
+  out.info.config = config_from_json(io::json::parse(it->second), "load_model '" + path + "'");
+  TLC_CHECK(out.info.config.has("arch"), FormatError, "load_model '", path, "': the config names no arch");
+  if (auto ts = data.metadata.find("tlc.train_size"); ts != data.metadata.end())
+    std::tie(out.info.train_h, out.info.train_w) = parse_size(ts->second, "load_model '" + path + "': tlc.train_size");
+  if (auto d = data.metadata.find("tlc.degradation"); d != data.metadata.end()) out.info.degradation = d->second;
+  if (auto d = data.metadata.find("tlc.eval_degradation"); d != data.metadata.end()) out.info.eval_degradation = d->second;
+  out.model = make_model(out.info.config.str("arch", ""), out.info.config);
+  nn::load_state_dict(*out.model, data.tensors, "'" + path + "'");
+  return out;
+}
+
+}  // namespace tlc::models
