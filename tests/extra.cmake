@@ -2,3 +2,8 @@
 add_test(NAME install:find_package_consumer
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install_consumer.sh ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
 set_tests_properties(install:find_package_consumer PROPERTIES TIMEOUT 300)
+
+if(TARGET tlc_cli)
+  add_test(NAME cli:smoke COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli_smoke.sh $<TARGET_FILE:tlc_cli> ${PROJECT_SOURCE_DIR})
+  set_tests_properties(cli:smoke PROPERTIES TIMEOUT 600)
+endif()

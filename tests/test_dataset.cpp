@@ -130,8 +130,10 @@ TEST_CASE("Loader: batches are identical for 0, 1 and 3 workers, and pairs stay 
       CHECK(b.iteration == std::uint64_t(i));
       REQUIRE(b.input.shape() == (Shape{3, 3, 12, 12}));
       CHECK(test::max_abs_diff(b.input, one_minus(b.target)) < 1e-6);  // same crop and augmentation
-      if (workers == 0) ref.push_back(b);
-      else CHECK(same(b, ref[static_cast<std::size_t>(i)]));
+      if (workers == 0)
+        ref.push_back(b);
+      else
+        CHECK(same(b, ref[static_cast<std::size_t>(i)]));
     }
   }
   // resuming at an iteration gives that iteration's batch; another seed gives other batches

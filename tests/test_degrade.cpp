@@ -51,7 +51,8 @@ TEST_CASE("degradation specs parse, and bad specs give errors naming the spec an
   CHECK_THAT(parse_error("noise:sigma=abc"), Catch::Contains("expected a number for sigma"));
   CHECK_THAT(parse_error("motion:len=9.5"), Catch::Contains("whole numbers"));
   CHECK_THAT(parse_error("noise:sigma=5+motion:len=9"), Catch::Contains("blur stages before noise"));
-  CHECK_THAT(parse_error("noise-map:sigma=5-60,pattern=stripes"), Catch::Contains("pattern=gradient or pattern=blocks"));
+  CHECK_THAT(parse_error("noise-map:sigma=5-60,pattern=stripes"),
+             Catch::Contains("pattern=gradient or pattern=blocks"));
   CHECK_THAT(parse_error("blur-map:type=defocus,len=3"), Catch::Contains("needs r="));
   CHECK_THAT(parse_error("blur-map:type=box,r=3"), Catch::Contains("type=motion or type=defocus"));
   CHECK_THAT(parse_error("noise:sigma"), Catch::Contains("expected key=value"));
@@ -59,8 +60,9 @@ TEST_CASE("degradation specs parse, and bad specs give errors naming the spec an
 
 TEST_CASE("degradations are reproducible from the seed and differ between seeds") {
   const TensorF clean = test::random<float>(Shape{1, 3, 24, 20}, 1, 0.0, 1.0);
-  for (const std::string spec : {"noise:sigma=5-60", "motion:len=5-11+noise:sigma=10", "defocus:r=1-3",
-                                 "noise-map:sigma=5-60,pattern=blocks", "blur-map:type=defocus,r=0-3,pattern=gradient"}) {
+  for (const std::string spec :
+       {"noise:sigma=5-60", "motion:len=5-11+noise:sigma=10", "defocus:r=1-3", "noise-map:sigma=5-60,pattern=blocks",
+        "blur-map:type=defocus,r=0-3,pattern=gradient"}) {
     INFO(spec);
     auto d = Degradation::parse(spec);
     Rng a(42), b(42), c(43);
@@ -146,7 +148,8 @@ TEST_CASE("motion blur equals a naive correlation with replicate borders; a flat
         double acc = 0;
         for (index_t a = 0; a < s; ++a)
           for (index_t b = 0; b < s; ++b)
-            acc += k.w[a * s + b] * x.at(0, c, std::clamp<index_t>(i + a - r, 0, 12), std::clamp<index_t>(j + b - r, 0, 16));
+            acc += k.w[a * s + b] *
+                   x.at(0, c, std::clamp<index_t>(i + a - r, 0, 12), std::clamp<index_t>(j + b - r, 0, 16));
         worst = std::max(worst, std::abs(acc - y.at(0, c, i, j)));
       }
   CHECK(worst < 1e-6);
@@ -161,8 +164,9 @@ TEST_CASE("motion blur equals a naive correlation with replicate borders; a flat
 
 TEST_CASE("degrading a crop with margin() context equals degrading the full image, then cropping") {
   const TensorF full = test::random<float>(Shape{1, 3, 48, 40}, 8, 0.0, 1.0);
-  for (const std::string spec : {"blur-map:type=motion,len=3-9,pattern=blocks,grid=3+noise-map:sigma=5-60,pattern=blocks",
-                                 "defocus:r=1-2+blur-map:type=defocus,r=0-3+noise-map:sigma=1-30", "noise:sigma=20"}) {
+  for (const std::string spec :
+       {"blur-map:type=motion,len=3-9,pattern=blocks,grid=3+noise-map:sigma=5-60,pattern=blocks",
+        "defocus:r=1-2+blur-map:type=defocus,r=0-3+noise-map:sigma=1-30", "noise:sigma=20"}) {
     INFO(spec);
     auto d = Degradation::parse(spec);
     Rng a(21), b(21);

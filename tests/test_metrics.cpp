@@ -40,7 +40,8 @@ TEST_CASE("psnr: hand-computed cases, uint8 path") {
 TEST_CASE("psnr: float path uses raw values; crop_border cuts every side") {
   MetricOptions raw;
   raw.use_image = false;
-  const TensorD a = TensorD::from_vector(Shape{1, 1, 1, 2}, {0.5, 0.25}), b = TensorD::from_vector(Shape{1, 1, 1, 2}, {0.5, 0.35});
+  const TensorD a = TensorD::from_vector(Shape{1, 1, 1, 2}, {0.5, 0.25}),
+                b = TensorD::from_vector(Shape{1, 1, 1, 2}, {0.5, 0.35});
   CHECK(metrics::psnr(a, b, raw) == Approx(10 * std::log10(1.0 / (0.01 / 2))).epsilon(1e-12));
   // an output pixel slightly above 1 switches to range 255 (the documented trap, kept on purpose)
   const TensorD over = TensorD::from_vector(Shape{1, 1, 1, 2}, {1.01, 0.25});
@@ -67,7 +68,8 @@ TEST_CASE("ssim: identical images give 1, a constant offset matches the closed f
   const TensorF a = test::random<float>(Shape{1, 3, 12, 9}, 3, 0.0, 1.0);
   CHECK(metrics::ssim(a, a) == Approx(1.0).epsilon(1e-12));
   // constant images u and v (levels): sigma terms vanish, SSIM = (2uv + C1) / (u^2 + v^2 + C1) everywhere
-  const TensorF u = TensorF::full(Shape{1, 3, 8, 8}, 100.0f / 255.0f), v = TensorF::full(Shape{1, 3, 8, 8}, 120.0f / 255.0f);
+  const TensorF u = TensorF::full(Shape{1, 3, 8, 8}, 100.0f / 255.0f),
+                v = TensorF::full(Shape{1, 3, 8, 8}, 120.0f / 255.0f);
   const double C1 = (0.01 * 255) * (0.01 * 255);
   CHECK(metrics::ssim(u, v) == Approx((2 * 100.0 * 120 + C1) / (100.0 * 100 + 120.0 * 120 + C1)).epsilon(1e-12));
   MetricOptions raw;

@@ -5,6 +5,7 @@
 #include "models/nafnet.hpp"
 #include "models/restormer.hpp"
 #include "models/unet.hpp"
+#include "small_models.hpp"
 #include "test_util.hpp"
 
 using namespace tlc;
@@ -79,33 +80,8 @@ TEST_CASE("HINet and Restormer names follow the originals") {
   CHECK(rs.at("decoder_level1.0.norm1.body.bias") == Shape({96}));
 }
 
-TEST_CASE("small models keep odd input sizes and pass gradients to every parameter") {
-  nn::manual_seed(1);
-  std::vector<std::shared_ptr<Restorer>> nets;
-  NAFNetConfig n;
-  n.width = 8;
-  nets.push_back(std::make_shared<NAFNetUNet>(n, false));
-  nets.push_back(std::make_shared<NAFNetUNet>(n, true));
-  for (auto m : {"none", "in", "hin", "gn", "se", "cbam", "ge"}) {
-    UNetConfig u;
-    u.width = 8;
-    u.depth = 3;
-    u.gn_groups = 2;
-    u.module = parse_block_module(m);
-    nets.push_back(std::make_shared<UNet>(u));
-  }
-  HINetConfig hc;
-  hc.width = 8;
-  hc.depth = 3;
-  hc.hin_left = 1;
-  hc.hin_right = 2;
-  nets.push_back(std::make_shared<HINet>(hc));
-  RestormerConfig rc;
-  rc.dim = 8;
-  rc.blocks = {1, 1, 1, 1};
-  rc.refinement_blocks = 1;
-  rc.heads = {1, 2, 2, 4};
-  nets.push_back(std::make_shared<Restormer>(rc));
+TEST_CASE("small models of every family keep odd input sizes and pass gradients to every parameter") {
+  const auto nets = test::small_models(1);
   for (auto& net : nets) {
     INFO(net->type_name());
     TensorF x = test::random<float>({1, 3, 21, 27}, 5, 0, 1);

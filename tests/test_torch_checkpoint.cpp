@@ -305,6 +305,30 @@ TEST_CASE("zip: central directory fields are bounds-checked") {
   CHECK_THROWS_WITH(parse(z64), Contains("zip64 end-of-central-directory record is out of bounds"));
 }
 
+TEST_CASE("zip: zip64 extra fields replace the 0xFFFFFFFF sizes and offset") {
+  // One stored entry whose central directory record defers size, compressed size and offset to a
+  // zip64 extra field (what writers do for entries beyond 4 GiB), with `extra_fields` 8-byte values.
+  auto archive64 = [](int extra_fields) {
+    const std::string name = "a/data.pkl", data = "\x80\x02}.";
+    const auto crc = io::crc32(reinterpret_cast<const unsigned char*>(data.data()), data.size());
+    std::string z = le(0x04034b50, 4) + le(45, 2) + le(0, 2) + le(0, 2) + le(0, 4) + le(crc, 4) + le(data.size(), 4) +
+                    le(data.size(), 4) + le(name.size(), 2) + le(0, 2) + name + data;
+    const std::uint64_t values[3] = {data.size(), data.size(), 0};
+    std::string extra = le(0x0001, 2) + le(8 * extra_fields, 2);
+    for (int i = 0; i < extra_fields; ++i) extra += le(values[i], 8);
+    const std::string cd = le(0x02014b50, 4) + le(45, 2) + le(45, 2) + le(0, 2) + le(0, 2) + le(0, 4) + le(crc, 4) +
+                           le(0xFFFFFFFF, 4) + le(0xFFFFFFFF, 4) + le(name.size(), 2) + le(extra.size(), 2) +
+                           le(0, 2) + le(0, 2) + le(0, 2) + le(0, 4) + le(0xFFFFFFFF, 4) + name + extra;
+    return z + cd + le(0x06054b50, 4) + le(0, 4) + le(1, 2) + le(1, 2) + le(cd.size(), 4) + le(z.size(), 4) + le(0, 2);
+  };
+  const io::ZipReader zip(archive64(3), "z64");
+  REQUIRE(zip.entries().size() == 1);
+  CHECK(zip.entries()[0].size == 4);
+  CHECK(zip.entries()[0].local_offset == 0);
+  CHECK(parse(archive64(3)).empty());  // an empty state dict
+  CHECK_THROWS_WITH(parse(archive64(2)), Contains("zip64 extra field is too short"));
+}
+
 TEST_CASE("inflate: stored, fixed and dynamic blocks") {
   auto bytes = [](const char* hex) {
     std::vector<unsigned char> v;

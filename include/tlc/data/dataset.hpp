@@ -63,11 +63,11 @@ inline bool is_image_name(const std::string& name) {
 // Sorted image file names in dir (not recursive).
 inline std::vector<std::string> list_images(const std::string& dir, const char* who) {
   std::error_code ec;
-  TLC_CHECK(std::filesystem::is_directory(dir, ec), IoError, who, ": expected a directory at '", dir,
-            "', found none");
+  TLC_CHECK(std::filesystem::is_directory(dir, ec), IoError, who, ": expected a directory at '", dir, "', found none");
   std::vector<std::string> names;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec))
-    if (e.is_regular_file() && is_image_name(e.path().filename().string())) names.push_back(e.path().filename().string());
+    if (e.is_regular_file() && is_image_name(e.path().filename().string()))
+      names.push_back(e.path().filename().string());
   TLC_CHECK(!ec, IoError, who, ": cannot list '", dir, "': ", ec.message());
   std::sort(names.begin(), names.end());
   return names;
@@ -143,8 +143,10 @@ inline TensorF dihedral(const TensorF& x, bool hflip, bool vflip, bool transpose
       for (index_t xx = 0; xx < W; ++xx) {
         const index_t sy = vflip ? H - 1 - y : y, sx = hflip ? W - 1 - xx : xx;
         const float v = in[sy * W + sx];
-        if (transpose) o[xx * H + y] = v;
-        else o[y * W + xx] = v;
+        if (transpose)
+          o[xx * H + y] = v;
+        else
+          o[y * W + xx] = v;
       }
   }
   return out;
@@ -170,9 +172,9 @@ class PairedFolder : public Dataset {
       auto& b = images[2 * i + 1];
       if (!a || !b) continue;
       if (a->rgb.shape() != b->rgb.shape()) {
-        const std::string msg = tlc::detail::concat("PairedFolder '", dir, "': expected input/", in[i], " and target/", in[i],
-                                               " of the same size, found ", a->width(), "x", a->height(), " and ",
-                                               b->width(), "x", b->height());
+        const std::string msg = tlc::detail::concat("PairedFolder '", dir, "': expected input/", in[i], " and target/",
+                                                    in[i], " of the same size, found ", a->width(), "x", a->height(),
+                                                    " and ", b->width(), "x", b->height());
         if (!opt.skip_bad) throw IoError(msg);
         std::cerr << "tlc: warning: skipping a pair: " << msg << "\n";
         skipped_.push_back(dir + "/input/" + in[i]);
@@ -190,7 +192,8 @@ class PairedFolder : public Dataset {
   Pair crop(std::size_t i, index_t patch, Rng& rng) const override {
     const Pair& p = pairs_.at(i);
     const auto c = detail::draw_crop(p.target.size(2), p.target.size(3), patch, rng);
-    return {detail::extract(p.input, c.top, c.left, patch, patch), detail::extract(p.target, c.top, c.left, patch, patch)};
+    return {detail::extract(p.input, c.top, c.left, patch, patch),
+            detail::extract(p.target, c.top, c.left, patch, patch)};
   }
   const std::vector<std::string>& skipped() const { return skipped_; }
 

@@ -94,7 +94,8 @@ inline Kernel motion_kernel(index_t len, Rng& rng) {
   const double s = double(k.radius) / extent;
   auto splat = [&](double x, double y) {  // bilinear, in kernel coordinates [0, side-1]
     const double fx = std::min(std::max(x, 0.0), double(side - 1)), fy = std::min(std::max(y, 0.0), double(side - 1));
-    const index_t x0 = std::min<index_t>(static_cast<index_t>(fx), side - 2), y0 = std::min<index_t>(static_cast<index_t>(fy), side - 2);
+    const index_t x0 = std::min<index_t>(static_cast<index_t>(fx), side - 2),
+                  y0 = std::min<index_t>(static_cast<index_t>(fy), side - 2);
     const double ax = fx - double(x0), ay = fy - double(y0);
     k.w[y0 * side + x0] += (1 - ax) * (1 - ay);
     k.w[y0 * side + x0 + 1] += ax * (1 - ay);
@@ -105,7 +106,8 @@ inline Kernel motion_kernel(index_t len, Rng& rng) {
     const int sub = 1 + static_cast<int>(std::ceil(4 * s));  // >= 4 samples per pixel of path
     for (int j = 0; j < sub; ++j) {
       const double t = double(j) / sub;
-      splat(k.radius + s * (xs[i] + t * (xs[i + 1] - xs[i]) - cx), k.radius + s * (ys[i] + t * (ys[i + 1] - ys[i]) - cy));
+      splat(k.radius + s * (xs[i] + t * (xs[i + 1] - xs[i]) - cx),
+            k.radius + s * (ys[i] + t * (ys[i + 1] - ys[i]) - cy));
     }
   }
   const double total = k.sum();
@@ -125,7 +127,8 @@ inline Kernel defocus_kernel(double r) {
       int inside = 0;
       for (int i = 0; i < ss; ++i)
         for (int j = 0; j < ss; ++j) {
-          const double dy = double(y - k.radius) + (i + 0.5) / ss - 0.5, dx = double(x - k.radius) + (j + 0.5) / ss - 0.5;
+          const double dy = double(y - k.radius) + (i + 0.5) / ss - 0.5,
+                       dx = double(x - k.radius) + (j + 0.5) / ss - 0.5;
           inside += dx * dx + dy * dy <= r * r;
         }
       k.w[y * side + x] = inside;
@@ -238,8 +241,10 @@ class Degradation {
               " frame, found ", H, "x", W, " at (", frame.top, ",", frame.left, ")");
     TensorF x = clean.clone();
     for (const Stage& st : stages_) {
-      if (st.is_blur()) x = blur(x, st, rng, frame, planes, H, W);
-      else add_noise(x, st, rng, frame, planes, H, W);
+      if (st.is_blur())
+        x = blur(x, st, rng, frame, planes, H, W);
+      else
+        add_noise(x, st, rng, frame, planes, H, W);
     }
     return x;
   }
@@ -290,14 +295,19 @@ class Degradation {
     const std::string kind = part.substr(0, colon);
     Stage st;
     std::vector<std::string> allowed;
-    if (kind == "noise") st.kind = Kind::Noise, allowed = {"sigma", "clip"};
-    else if (kind == "noise-map") st.kind = Kind::NoiseMap, allowed = {"sigma", "pattern", "grid", "clip"};
-    else if (kind == "motion") st.kind = Kind::Motion, allowed = {"len"};
-    else if (kind == "defocus") st.kind = Kind::Defocus, allowed = {"r"};
-    else if (kind == "blur-map") st.kind = Kind::BlurMap, allowed = {"type", "len", "r", "pattern", "grid"};
+    if (kind == "noise")
+      st.kind = Kind::Noise, allowed = {"sigma", "clip"};
+    else if (kind == "noise-map")
+      st.kind = Kind::NoiseMap, allowed = {"sigma", "pattern", "grid", "clip"};
+    else if (kind == "motion")
+      st.kind = Kind::Motion, allowed = {"len"};
+    else if (kind == "defocus")
+      st.kind = Kind::Defocus, allowed = {"r"};
+    else if (kind == "blur-map")
+      st.kind = Kind::BlurMap, allowed = {"type", "len", "r", "pattern", "grid"};
     else
-      throw Error("degradation '" + spec + "': expected a stage noise, noise-map, motion, defocus or blur-map, found '" +
-                  part + "'");
+      throw Error("degradation '" + spec +
+                  "': expected a stage noise, noise-map, motion, defocus or blur-map, found '" + part + "'");
     bool has_sigma = false, has_len = false, has_r = false;
     const std::string params = colon == std::string::npos ? "" : part.substr(colon + 1);
     for (const std::string& kv : params.empty() ? std::vector<std::string>{} : split(params, ',')) {
@@ -308,13 +318,19 @@ class Degradation {
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
         std::string list;
         for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-        throw Error("degradation '" + spec + "': stage " + kind + " takes " + list + "; found unknown key '" + key + "'");
+        throw Error("degradation '" + spec + "': stage " + kind + " takes " + list + "; found unknown key '" + key +
+                    "'");
       }
-      if (key == "sigma") st.sigma = parse_range(spec, key, val, 0, 255, false), has_sigma = true;
-      else if (key == "len") st.len = parse_range(spec, key, val, 1, 101, true), has_len = true;
-      else if (key == "r") st.r = parse_range(spec, key, val, 0, 50, false), has_r = true;
-      else if (key == "grid") st.grid = static_cast<int>(parse_range(spec, key, val, 2, 16, true).lo);
-      else if (key == "clip") st.clip = parse_range(spec, key, val, 0, 1, true).lo == 1;
+      if (key == "sigma")
+        st.sigma = parse_range(spec, key, val, 0, 255, false), has_sigma = true;
+      else if (key == "len")
+        st.len = parse_range(spec, key, val, 1, 101, true), has_len = true;
+      else if (key == "r")
+        st.r = parse_range(spec, key, val, 0, 50, false), has_r = true;
+      else if (key == "grid")
+        st.grid = static_cast<int>(parse_range(spec, key, val, 2, 16, true).lo);
+      else if (key == "clip")
+        st.clip = parse_range(spec, key, val, 0, 1, true).lo == 1;
       else if (key == "pattern") {
         TLC_CHECK(val == "gradient" || val == "blocks", Error, "degradation '", spec,
                   "': expected pattern=gradient or pattern=blocks, found '", val, "'");
@@ -327,7 +343,8 @@ class Degradation {
     }
     const bool noise = st.kind == Kind::Noise || st.kind == Kind::NoiseMap;
     const Kind family = st.kind == Kind::BlurMap ? st.blur : st.kind;
-    TLC_CHECK(!noise || has_sigma, Error, "degradation '", spec, "': stage ", kind, " needs sigma=..., found '", part, "'");
+    TLC_CHECK(!noise || has_sigma, Error, "degradation '", spec, "': stage ", kind, " needs sigma=..., found '", part,
+              "'");
     TLC_CHECK(noise || family != Kind::Motion || has_len, Error, "degradation '", spec, "': stage ", kind,
               " needs len=..., found '", part, "'");
     TLC_CHECK(noise || family != Kind::Defocus || has_r, Error, "degradation '", spec, "': stage ", kind,
@@ -435,7 +452,8 @@ class Degradation {
       }
     }
     for (std::size_t a = 0; a < kernels.size(); ++a)
-      if (std::any_of(weights[a].begin(), weights[a].end(), [](double v) { return v != 0; }))  // a crop sees few anchors
+      if (std::any_of(weights[a].begin(), weights[a].end(),
+                      [](double v) { return v != 0; }))  // a crop sees few anchors
         accumulate(kernels[a], &weights[a]);
     return out;
   }

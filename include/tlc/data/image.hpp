@@ -3,10 +3,10 @@
 // take), plus an optional alpha plane kept aside, the file's bit depth and channel count, so a
 // gray or RGBA 16-bit file is written back as what it was.
 //
-// Reading (PNG 8/16-bit, JPEG, BMP, TGA): the whole file is read with a size limit, the format is
-// recognised from its magic bytes (TGA, which has none, only by the .tga extension), the header is
-// parsed with stbi_info and the pixel count checked BEFORE any pixel is decoded (decompression
-// bombs), then stb decodes. Every failure is a tlc::IoError naming the file and stb's reason.
+// Reading (PNG 8/16-bit, JPEG, BMP, TGA; from a file or from memory): the file is read with a size
+// limit, the format is recognised from its magic bytes (TGA, which has none, only by the .tga
+// extension), the header is parsed with stbi_info and the pixel count checked BEFORE any pixel is
+// decoded (decompression bombs), then stb decodes. Every failure is a tlc::IoError naming the file and stb's reason.
 // Writing: PNG (8-bit through stb_image_write; 16-bit through the small encoder below, as stb has
 // none) or JPEG, chosen by extension, into a temporary file renamed over the target (never a
 // partial file). Quantisation: clamp to [0,1], x(2^bits - 1), round half to even (spec 8.1).
@@ -58,7 +58,7 @@ struct Image {
 };
 
 struct ImageReadOptions {
-  std::int64_t max_pixels = 100'000'000;         // refuse larger images before decoding
+  std::int64_t max_pixels = 100'000'000;  // refuse larger images before decoding
   std::uint64_t max_file_bytes = std::uint64_t(1) << 30;
 };
 
@@ -143,7 +143,7 @@ inline std::string encode_png16(const std::vector<std::uint16_t>& samples, index
       raw.push_back(static_cast<char>(v & 0xFF));
     }
   }
-  std::string z = {'\x78', '\x01'};  // zlib header: deflate, 32K window, no dictionary, check bits ok
+  std::string z = {'\x78', '\x01'};           // zlib header: deflate, 32K window, no dictionary, check bits ok
   for (std::size_t pos = 0;; pos += 65535) {  // raw is never empty (H, W > 0)
     const std::size_t len = std::min<std::size_t>(65535, raw.size() - pos);
     const bool last = pos + len >= raw.size();
@@ -161,7 +161,8 @@ inline std::string encode_png16(const std::vector<std::uint16_t>& samples, index
   std::string ihdr;
   put_be32(ihdr, static_cast<std::uint32_t>(w));
   put_be32(ihdr, static_cast<std::uint32_t>(h));
-  ihdr += {'\x10', static_cast<char>(color_type[channels]), '\0', '\0', '\0'};  // depth 16, deflate, filter 0, no interlace
+  ihdr +=
+      {'\x10', static_cast<char>(color_type[channels]), '\0', '\0', '\0'};  // depth 16, deflate, filter 0, no interlace
   png_chunk(png, "IHDR", ihdr);
   png_chunk(png, "IDAT", z);
   png_chunk(png, "IEND", "");
@@ -174,11 +175,11 @@ inline void append_to_string(void* ctx, void* data, int size) {
 
 }  // namespace detail
 
-inline Image read_image(const std::string& path, const ImageReadOptions& opt = {}) {
-  const std::string bytes = io::read_file(path, opt.max_file_bytes);
+// Decodes an image file held in memory; `path` names it in errors (and marks a .tga).
+inline Image decode_image(const std::string& bytes, const std::string& path, const ImageReadOptions& opt = {}) {
   TLC_CHECK(!bytes.empty(), IoError, "read_image: '", path, "' is empty (0 bytes)");
-  TLC_CHECK(bytes.size() <= static_cast<std::size_t>(std::numeric_limits<int>::max()), IoError, "read_image: '",
-            path, "' is ", bytes.size(), " bytes, more than the decoder accepts (2 GiB)");
+  TLC_CHECK(bytes.size() <= static_cast<std::size_t>(std::numeric_limits<int>::max()), IoError, "read_image: '", path,
+            "' is ", bytes.size(), " bytes, more than the decoder accepts (2 GiB)");
   const std::string format = detail::sniff_format(bytes, path);
   TLC_CHECK(!format.empty(), IoError, "read_image: '", path,
             "': expected a PNG, JPEG, BMP or TGA (.tga) file, found an unrecognised format");
@@ -186,8 +187,8 @@ inline Image read_image(const std::string& path, const ImageReadOptions& opt = {
   const int len = static_cast<int>(bytes.size());
 
   int w = 0, h = 0, comp = 0;
-  TLC_CHECK(stbi_info_from_memory(buf, len, &w, &h, &comp) == 1, IoError, "read_image: '", path, "': invalid ",
-            format, " header: ", detail::stb_reason());
+  TLC_CHECK(stbi_info_from_memory(buf, len, &w, &h, &comp) == 1, IoError, "read_image: '", path, "': invalid ", format,
+            " header: ", detail::stb_reason());
   TLC_CHECK(w > 0 && h > 0 && comp >= 1 && comp <= 4, IoError, "read_image: '", path,
             "': expected a positive size and 1..4 channels, found ", w, "x", h, "x", comp);
   TLC_CHECK(std::int64_t(w) * h <= opt.max_pixels, IoError, "read_image: '", path, "' is ", w, "x", h, " = ",
@@ -201,7 +202,8 @@ inline Image read_image(const std::string& path, const ImageReadOptions& opt = {
       im.bit_depth == 16 ? static_cast<void*>(stbi_load_16_from_memory(buf, len, &dw, &dh, &dc, 0))
                          : static_cast<void*>(stbi_load_from_memory(buf, len, &dw, &dh, &dc, 0)),
       stbi_image_free);
-  TLC_CHECK(pixels != nullptr, IoError, "read_image: cannot decode '", path, "' (", format, "): ", detail::stb_reason());
+  TLC_CHECK(pixels != nullptr, IoError, "read_image: cannot decode '", path, "' (", format,
+            "): ", detail::stb_reason());
   TLC_CHECK(dw == w && dh == h && dc == comp, IoError, "read_image: '", path, "': header says ", w, "x", h, "x", comp,
             ", decoder produced ", dw, "x", dh, "x", dc);
 
@@ -223,6 +225,10 @@ inline Image read_image(const std::string& path, const ImageReadOptions& opt = {
   return im;
 }
 
+inline Image read_image(const std::string& path, const ImageReadOptions& opt = {}) {
+  return decode_image(io::read_file(path, opt.max_file_bytes), path, opt);
+}
+
 inline void write_image(const std::string& path, const Image& im, const ImageWriteOptions& opt = {}) {
   const Shape s = im.rgb.shape();
   TLC_CHECK(s.rank() == 4 && s[0] == 1 && s[1] == 3, ShapeError, "write_image: '", path,
@@ -237,8 +243,8 @@ inline void write_image(const std::string& path, const Image& im, const ImageWri
   const bool jpeg = ext == "jpg" || ext == "jpeg";
   TLC_CHECK(jpeg || ext == "png", IoError, "write_image: '", path, "': expected a .png, .jpg or .jpeg name, found '.",
             ext, "'");
-  TLC_CHECK(opt.jpeg_quality >= 1 && opt.jpeg_quality <= 100, Error, "write_image: expected jpeg_quality in 1..100, found ",
-            opt.jpeg_quality);
+  TLC_CHECK(opt.jpeg_quality >= 1 && opt.jpeg_quality <= 100, Error,
+            "write_image: expected jpeg_quality in 1..100, found ", opt.jpeg_quality);
 
   const bool gray = im.source_channels <= 2;
   const bool alpha = im.has_alpha() && !jpeg;  // JPEG has no alpha
@@ -265,10 +271,10 @@ inline void write_image(const std::string& path, const Image& im, const ImageWri
   } else {
     std::vector<std::uint8_t> bytes(samples.begin(), samples.end());
     const int w = static_cast<int>(W), h = static_cast<int>(H);
-    const int ok = jpeg ? stbi_write_jpg_to_func(detail::append_to_string, &encoded, w, h, channels, bytes.data(),
-                                                 opt.jpeg_quality)
-                        : stbi_write_png_to_func(detail::append_to_string, &encoded, w, h, channels, bytes.data(),
-                                                 w * channels);
+    const int ok =
+        jpeg
+            ? stbi_write_jpg_to_func(detail::append_to_string, &encoded, w, h, channels, bytes.data(), opt.jpeg_quality)
+            : stbi_write_png_to_func(detail::append_to_string, &encoded, w, h, channels, bytes.data(), w * channels);
     TLC_CHECK(ok != 0 && !encoded.empty(), IoError, "write_image: encoding '", path, "' failed");
   }
   io::write_file_atomic(path, encoded);

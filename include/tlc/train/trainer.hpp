@@ -95,6 +95,10 @@ class Trainer {
         schedule_{opt_.lr, opt_.eta_min, opt_.iters, opt_.warmup} {
     if (opt_.ema_decay > 0) ema_.emplace(params_, opt_.ema_decay);
     std::filesystem::create_directories(out_dir_ + "/checkpoints");
+    // Checkpoints of an earlier session of this run take part in the rotation.
+    for (const auto& e : std::filesystem::directory_iterator(out_dir_ + "/checkpoints"))
+      if (e.path().extension() == ".safetensors") kept_.push_back(e.path().string());
+    std::sort(kept_.begin(), kept_.end());
   }
 
   void set_validate(Validate v) { validate_ = std::move(v); }

@@ -130,6 +130,25 @@ T dot(const T* a, const T* b, index_t n, index_t stride) {
   return s;
 }
 
+// Sum of a[0..n) in independent lanes (vectorised), each lane flushed to double every block of
+// 4096 elements so long planes keep double-like accuracy.
+template <class T>
+double sum(const T* a, index_t n) {
+  constexpr int L = 16;
+  constexpr index_t kBlock = 4096;
+  double total = 0;
+  for (index_t b0 = 0; b0 < n; b0 += kBlock) {
+    const index_t b1 = std::min(n, b0 + kBlock);
+    T lanes[L] = {};
+    index_t i = b0;
+    for (; i + L <= b1; i += L)
+      for (int l = 0; l < L; ++l) lanes[l] += a[i + l];
+    for (; i < b1; ++i) total += static_cast<double>(a[i]);
+    for (int l = 0; l < L; ++l) total += static_cast<double>(lanes[l]);
+  }
+  return total;
+}
+
 // Runs fn(image) for every image: one image per thread when there are enough images, else
 // serially so that the work inside one image uses the threads.
 template <class F>
@@ -267,11 +286,69 @@ void depthwise_backward_data(const ConvGeom& g, const T* w, const T* gy, T* gx) 
   });
 }
 
+// acc[i*3 + j] += sum_{oh,ow} gy[oh][ow] * x[oh - 1 + i][ow - 1 + j] over one h x w plane (3x3 "same").
+// One pass: each row pair feeds all three taps of its kernel row; 16 float lanes per tap, flushed to
+// double about every 4096 products per lane-set so long planes keep their accuracy.
+template <class T>
+void depthwise_3x3_filter_plane(index_t h, index_t w, const T* x, const T* gy, double* acc) {
+  constexpr int L = 16;
+  T lanes[9][L] = {}, edge[9] = {};
+  const index_t flush_rows = std::max<index_t>(1, 4096 / w);
+  for (index_t oh = 0; oh < h; ++oh) {
+    const T* gr = gy + oh * w;
+    for (int i = 0; i < 3; ++i) {
+      const index_t ih = oh - 1 + i;
+      if (ih < 0 || ih >= h) continue;
+      const T* r = x + ih * w;
+      T *l0 = lanes[i * 3], *l1 = lanes[i * 3 + 1], *l2 = lanes[i * 3 + 2];
+      index_t ow = 1;
+      for (; ow + L <= w - 1; ow += L)
+        for (int l = 0; l < L; ++l) {
+          const T gv = gr[ow + l];
+          l0[l] += gv * r[ow + l - 1];
+          l1[l] += gv * r[ow + l];
+          l2[l] += gv * r[ow + l + 1];
+        }
+      for (; ow < w - 1; ++ow) {
+        edge[i * 3] += gr[ow] * r[ow - 1];
+        edge[i * 3 + 1] += gr[ow] * r[ow];
+        edge[i * 3 + 2] += gr[ow] * r[ow + 1];
+      }
+      edge[i * 3 + 1] += gr[0] * r[0];  // ow = 0 has no left neighbour, ow = w - 1 no right one
+      if (w > 1) {
+        edge[i * 3 + 2] += gr[0] * r[1];
+        edge[i * 3] += gr[w - 1] * r[w - 2];
+        edge[i * 3 + 1] += gr[w - 1] * r[w - 1];
+      }
+    }
+    if ((oh + 1) % flush_rows == 0 || oh == h - 1)
+      for (int t = 0; t < 9; ++t) {
+        double s = static_cast<double>(edge[t]);
+        for (int l = 0; l < L; ++l) s += static_cast<double>(lanes[t][l]);
+        acc[t] += s;
+        edge[t] = T(0);
+        for (int l = 0; l < L; ++l) lanes[t][l] = T(0);
+      }
+  }
+}
+
 // One task per channel; per-row partial sums go to double accumulators (long reductions). Output
 // rows outside, taps inside: the rows of gy and x stay in L1 across all kh * kw taps, so each
 // plane is read once.
 template <class T>
 void depthwise_backward_filter(const ConvGeom& g, const T* x, const T* gy, T* gw) {
+  if (depthwise_3x3_same<T>(g)) {
+    parallel_for(0, g.cin, 1, [&](index_t lo, index_t hi) {
+      for (index_t c = lo; c < hi; ++c) {
+        double acc[9] = {};
+        for (index_t img = 0; img < g.n; ++img)
+          depthwise_3x3_filter_plane(g.h, g.w, x + (img * g.cin + c) * g.in_plane(),
+                                     gy + (img * g.cin + c) * g.out_plane(), acc);
+        for (int t = 0; t < 9; ++t) gw[c * 9 + t] = static_cast<T>(acc[t]);
+      }
+    });
+    return;
+  }
   parallel_for(0, g.cin, 1, [&](index_t lo, index_t hi) {
     const index_t taps = g.kh * g.kw;
     std::vector<double> acc(static_cast<std::size_t>(taps));
@@ -402,11 +479,7 @@ void channel_sum(index_t n, index_t channels, index_t plane, const T* gy, T* gb)
   parallel_for(0, channels, 1, [&](index_t lo, index_t hi) {
     for (index_t c = lo; c < hi; ++c) {
       double s = 0;
-      for (index_t img = 0; img < n; ++img) {
-        const T* p = gy + (img * channels + c) * plane;
-        const T one = 1;
-        s += conv_detail::dot(p, &one, plane, 0);
-      }
+      for (index_t img = 0; img < n; ++img) s += conv_detail::sum(gy + (img * channels + c) * plane, plane);
       gb[c] = static_cast<T>(s);
     }
   });
