@@ -23,6 +23,7 @@
 
 #include "tlc/core/error.hpp"
 #include "tlc/data/stb.hpp"
+#include "tlc/io/checksum.hpp"
 #include "tlc/io/file.hpp"
 #include "tlc/tensor/tensor.hpp"
 
@@ -94,29 +95,8 @@ inline std::string sniff_format(const std::string& bytes, const std::string& pat
 }
 
 // ---- minimal 16-bit PNG encoder: stored (uncompressed) deflate blocks, CRC-32, Adler-32 -----------
-inline std::uint32_t crc32(const unsigned char* p, std::size_t n, std::uint32_t crc = 0) {
-  static const auto table = [] {
-    std::array<std::uint32_t, 256> t{};
-    for (std::uint32_t i = 0; i < 256; ++i) {
-      std::uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  crc = ~crc;
-  for (std::size_t i = 0; i < n; ++i) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
-  return ~crc;
-}
-
-inline std::uint32_t adler32(const unsigned char* p, std::size_t n) {
-  std::uint32_t a = 1, b = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    a = (a + p[i]) % 65521u;
-    b = (b + a) % 65521u;
-  }
-  return (b << 16) | a;
-}
+using io::adler32;
+using io::crc32;
 
 inline void put_be32(std::string& out, std::uint32_t v) {
   for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<char>((v >> s) & 0xFF));

@@ -12,24 +12,10 @@
 
 #include "tlc/core/error.hpp"
 #include "tlc/io/file.hpp"
+#include "tlc/io/checksum.hpp"
 #include "tlc/io/inflate.hpp"
 
 namespace tlc::io {
-
-inline std::uint32_t crc32(const unsigned char* p, std::size_t n, std::uint32_t crc = 0) {
-  static const auto table = [] {
-    std::vector<std::uint32_t> t(256);
-    for (std::uint32_t i = 0; i < 256; ++i) {
-      std::uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  crc = ~crc;
-  for (std::size_t i = 0; i < n; ++i) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
-  return ~crc;
-}
 
 struct ZipEntry {
   std::string name;

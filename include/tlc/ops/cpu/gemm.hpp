@@ -112,17 +112,16 @@ struct Config<float> {
 // One MR x NR tile: acc = packed A panel * packed B panel over kc; then C = alpha*acc + bias[i] + beta*C
 // for the valid mr x nr corner (bias may be null; beta == 0 never reads C, so garbage or NaN in C
 // is ignored).
-// B rows are sb apart: NR for a packed panel, ldb when B is read in place.
 template <class T, class Isa, int MR, int NV>
-void micro_kernel(index_t kc, const T* pa, const T* pb, index_t sb, T* c, index_t ldc, T alpha, T beta, const T* bias,
-                  int mr, int nr) {
+void micro_kernel(index_t kc, const T* pa, const T* pb, T* c, index_t ldc, T alpha, T beta, const T* bias, int mr,
+                  int nr) {
   constexpr int W = Isa::width, NR = NV * W;
   typename Isa::reg acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) acc[i][j] = Isa::zero();
-  for (index_t p = 0; p < kc; ++p, pa += MR, pb += sb) {
+  for (index_t p = 0; p < kc; ++p, pa += MR, pb += NR) {
     typename Isa::reg b[NV];
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) b[j] = Isa::load(pb + j * W);
@@ -255,15 +254,9 @@ void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, 
       const T* bias_k = pc == 0 ? row_bias : nullptr;
       T* pb = thread_scratch<T>(Scratch::PackB, n_panels * NR * kc);
       const T* b_block = trans_b ? b + jc * ldb + pc : b + pc * ldb + jc;
-      // A row-major B is read in place (its NR-wide row pieces are already contiguous), saving a
-      // copy of the whole operand; only a partial last panel is packed, to zero-pad it.
-      const bool direct_b = !trans_b;
-      if (!direct_b)
-        parallel_for(0, n_panels, std::max<index_t>(1, 4096 / kc), [&](index_t lo, index_t hi) {
-          pack_b<T, NR>(trans_b, lo * NR, std::min(nc, hi * NR), nc, kc, b_block, ldb, pb);
-        });
-      else if (nc % NR)
-        pack_b<T, NR>(false, (n_panels - 1) * NR, nc, nc, kc, b_block, ldb, pb);
+      parallel_for(0, n_panels, std::max<index_t>(1, 4096 / kc), [&](index_t lo, index_t hi) {
+        pack_b<T, NR>(trans_b, lo * NR, std::min(nc, hi * NR), nc, kc, b_block, ldb, pb);
+      });
       parallel_for(0, m_blocks * n_chunks, 1, [&](index_t lo, index_t hi) {
         for (index_t task = lo; task < hi; ++task) {
           const index_t ic = (task / n_chunks) * mc_step, chunk = task % n_chunks;
@@ -278,10 +271,8 @@ void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, 
             for (index_t jp = chunk * chunk_panels; jp < p_end; ++jp) {
               const index_t j = jp * NR;
               const int nr = static_cast<int>(std::min<index_t>(NR, nc - j));
-              const bool in_place = direct_b && nr == NR;
-              micro_kernel<T, Isa, MR, Cfg::NV>(kc, pa + i * kc, in_place ? b_block + j : pb + j * kc,
-                                                in_place ? ldb : NR, c + (ic + i) * ldc + jc + j, ldc, alpha, beta_k,
-                                                bias_k ? bias_k + ic + i : nullptr, mr, nr);
+              micro_kernel<T, Isa, MR, Cfg::NV>(kc, pa + i * kc, pb + j * kc, c + (ic + i) * ldc + jc + j, ldc, alpha,
+                                                beta_k, bias_k ? bias_k + ic + i : nullptr, mr, nr);
             }
           }
         }

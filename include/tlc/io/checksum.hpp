@@ -1,0 +1,33 @@
+#pragma once
+// CRC-32 (IEEE, as zip and PNG use it) and Adler-32 (zlib streams).
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace tlc::io {
+
+inline std::uint32_t crc32(const unsigned char* p, std::size_t n, std::uint32_t crc = 0) {
+  static const auto table = [] {
+    std::array<std::uint32_t, 256> t{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+      std::uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  crc = ~crc;
+  for (std::size_t i = 0; i < n; ++i) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+  return ~crc;
+}
+
+inline std::uint32_t adler32(const unsigned char* p, std::size_t n) {
+  std::uint32_t a = 1, b = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    a = (a + p[i]) % 65521u;
+    b = (b + a) % 65521u;
+  }
+  return (b << 16) | a;
+}
+
+}  // namespace tlc::io
