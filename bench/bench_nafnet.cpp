@@ -51,7 +51,8 @@ models::Config gopro_width32() {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: bench_nafnet fwd256_global|fwd256_tlc|fwd720_global|fwd720_tlc|train [reps] [threads]\n");
+    std::fprintf(stderr,
+                 "usage: bench_nafnet fwd256_global|fwd256_tlc|fwd720_global|fwd720_tlc|train [reps] [threads]\n");
     return 2;
   }
   const std::string which = argv[1];
@@ -71,7 +72,8 @@ int main(int argc, char** argv) {
   };
 
   if (which.rfind("fwd", 0) == 0) {
-    const bool big = which.rfind("fwd720", 0) == 0, tlc_mode = which.size() > 4 && which.substr(which.size() - 4) == "_tlc";
+    const bool big = which.rfind("fwd720", 0) == 0;
+    const bool tlc_mode = which.size() > 4 && which.substr(which.size() - 4) == "_tlc";
     if (!big && which.rfind("fwd256", 0) != 0) {
       std::fprintf(stderr, "bench_nafnet: unknown case '%s'\n", which.c_str());
       return 2;
@@ -99,7 +101,8 @@ int main(int argc, char** argv) {
   }
   std::vector<double> s = times;
   std::sort(s.begin(), s.end());
-  std::printf("tlc %s threads=%d reps=%d median_ms=%.1f min_ms=%.1f peak_rss_mb=%.0f setup_rss_mb=%.0f\n", which.c_str(),
-              num_threads(), reps, s[s.size() / 2] * 1e3, s.front() * 1e3, status_mb("VmHWM:"), setup_rss);
+  std::printf("tlc %s threads=%d reps=%d median_ms=%.1f min_ms=%.1f peak_rss_mb=%.0f setup_rss_mb=%.0f\n",
+              which.c_str(), num_threads(), reps, s[s.size() / 2] * 1e3, s.front() * 1e3, status_mb("VmHWM:"),
+              setup_rss);
   return 0;
 }

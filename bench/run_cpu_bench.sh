@@ -51,8 +51,9 @@ for ((r = 0; r < ${BIG_ROUNDS:-1}; ++r)); do
 done
 echo "# load $(cut -d' ' -f1-3 /proc/loadavg) at the end" | tee -a "$raw"
 
-# Table: per backend and case, the median over rounds of each process's median time; the largest
-# peak RSS seen; ratio = tlc / the faster of torch and ort.
+# Table: per backend and case, the median over rounds of each process's median time and the largest
+# peak RSS; "tlc / faster baseline" = median over rounds of tlc / the faster of torch and ort in the
+# same round (rounds are minutes apart and the load moves, so only same-round ratios are compared).
 "$py" - "$raw" > "$out" <<'EOF'
 import statistics, sys
 runs = {}
@@ -63,20 +64,22 @@ for line in open(sys.argv[1]):
     d = dict(x.split("=") for x in kv)
     runs.setdefault((case, label), []).append((float(d["median_ms"]), float(d["peak_rss_mb"])))
 cases = ["fwd256_global", "fwd256_tlc", "train", "fwd720_global", "fwd720_tlc"]
-labels = ["tlc", "tlc-before", "torch", "ort"]
+labels = [l for l in ["tlc", "tlc-before", "torch", "ort"] if any(k[1] == l for k in runs)]
 print("| case | " + " | ".join(f"{l} ms (peak MB)" for l in labels) + " | tlc / faster baseline |")
 print("|---|" + "---|" * (len(labels) + 1))
 for c in cases:
-    cells, med = [], {}
+    cells = []
     for l in labels:
         r = runs.get((c, l))
-        if not r:
-            cells.append("-")
-            continue
-        med[l] = statistics.median(t for t, _ in r)
-        cells.append(f"{med[l]:.0f} ({max(m for _, m in r):.0f})")
-    base = [med[l] for l in ("torch", "ort") if l in med]
-    ratio = f"{med['tlc'] / min(base):.2f}" if base and "tlc" in med else "-"
+        cells.append(f"{statistics.median(t for t, _ in r):.0f} ({max(m for _, m in r):.0f})" if r else "-")
+    rounds = []
+    for i, (t, _) in enumerate(runs.get((c, "tlc"), [])):
+        base = [runs[(c, l)][i][0] for l in ("torch", "ort") if len(runs.get((c, l), [])) > i]
+        if base:
+            rounds.append(t / min(base))
+    ratio = "-"
+    if rounds:
+        ratio = f"{statistics.median(rounds):.2f}" + (f" ({min(rounds):.2f}-{max(rounds):.2f})" if len(rounds) > 1 else "")
     print(f"| {c} | " + " | ".join(cells) + f" | {ratio} |")
 EOF
 cat "$out"

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "cli/common.hpp"
-#include "cli/progress.hpp"
+#include "tlc/core/progress.hpp"
 #include "models/inference.hpp"
 #include "tlc/data/degrade.hpp"
 #include "tlc/data/image.hpp"

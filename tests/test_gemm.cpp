@@ -106,7 +106,8 @@ TEST_CASE("gemm adds a per-row bias in its store, with and without beta, across 
       double worst = 0;
       for (index_t i = 0; i < m; ++i)
         for (index_t j = 0; j < n; ++j)
-          worst = std::max(worst, std::abs(double(cf[size_t(i * ldc + j)]) - (c[size_t(i * ldc + j)] + bias[size_t(i)])));
+          worst = std::max(worst,
+                           std::abs(double(cf[size_t(i * ldc + j)]) - (c[size_t(i * ldc + j)] + bias[size_t(i)])));
       INFO("k=" << k << " beta=" << beta);
       CHECK(worst <= 2e-6 * double(k + 1));
     }

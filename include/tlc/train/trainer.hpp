@@ -6,8 +6,6 @@
 // Data is a pure function of the iteration (the batch source derives every sample from
 // (seed, iteration, index)), so a checkpoint needs only weights, optimiser moments and the
 // iteration to resume exactly.
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -23,6 +21,7 @@
 #include <vector>
 
 #include "tlc/autograd/backward.hpp"
+#include "tlc/core/progress.hpp"
 #include "tlc/io/safetensors.hpp"
 #include "tlc/nn/module.hpp"
 #include "tlc/ops/loss.hpp"
@@ -88,7 +87,7 @@ class Trainer {
 
   Trainer(nn::Module<float>& model, Forward forward, BatchSource data, TrainOptions opt, std::string out_dir,
           std::map<std::string, std::string> checkpoint_metadata = {})
-      : model_(model), forward_(std::move(forward)), data_(std::move(data)), opt_(std::move(opt)),
+      : forward_(std::move(forward)), data_(std::move(data)), opt_(std::move(opt)),
         out_dir_(std::move(out_dir)), meta_(std::move(checkpoint_metadata)),
         names_(param_names(model)), params_(model.parameters()),
         adam_(params_, {opt_.lr, opt_.beta1, opt_.beta2, opt_.eps, opt_.weight_decay, opt_.adamw}),
@@ -136,7 +135,8 @@ class Trainer {
     if (csv.tellp() == 0) csv << "iter,loss,lr,grad_norm,patches_per_s,seconds\n";
     const auto t0 = std::chrono::steady_clock::now();
     auto last = t0;
-    first_iter_ = iter_;
+    Progress bar("train", opt_.iters, "it");
+    bar.rebase(iter_);
     double smooth = 0;
     std::string val_text;
     while (iter_ < opt_.iters) {
@@ -176,7 +176,12 @@ class Trainer {
       csv << t << "," << loss_value << "," << lr << "," << norm << "," << rate << "," << elapsed << "\n";
       if (opt_.checkpoint_every > 0 && t % opt_.checkpoint_every == 0) write_checkpoint();
       if (validate_ && opt_.validate_every > 0 && t % opt_.validate_every == 0 && t < opt_.iters) val_text = validate_(t);
-      if (opt_.progress) progress(t, smooth, lr, elapsed, val_text);
+      if (opt_.progress) {
+        char status[160];
+        std::snprintf(status, sizeof status, "loss %.3f lr %.2e%s%s", smooth, lr, val_text.empty() ? "" : " | ",
+                      val_text.c_str());
+        bar.update(t, status);
+      }
     }
     csv.flush();
     write_checkpoint();
@@ -198,18 +203,6 @@ class Trainer {
     return out;
   }
 
-  void progress(long long t, double loss, double lr, double elapsed, const std::string& val) {
-    const double per_it = elapsed / static_cast<double>(t - first_iter_);
-    const double eta = per_it * static_cast<double>(opt_.iters - t);
-    const bool tty = isatty_stderr();
-    if (!tty && t % std::max<long long>(1, opt_.iters / 20) != 0 && t != opt_.iters) return;
-    char line[256];
-    std::snprintf(line, sizeof line, "train %lld/%lld loss %.3f lr %.2e %.2f it/s eta %llds%s%s", t, opt_.iters, loss, lr,
-                  per_it > 0 ? 1.0 / per_it : 0.0, static_cast<long long>(eta), val.empty() ? "" : " | ", val.c_str());
-    std::fprintf(stderr, tty ? "\r\033[K%s" : "%s\n", line);
-    if (tty && t == opt_.iters) std::fprintf(stderr, "\n");
-  }
-  static bool isatty_stderr() { return isatty(2) != 0; }
 
   void write_checkpoint() {
     std::vector<std::pair<std::string, TensorF>> tensors;
@@ -232,7 +225,6 @@ class Trainer {
     }
   }
 
-  nn::Module<float>& model_;
   Forward forward_;
   BatchSource data_;
   TrainOptions opt_;
@@ -244,7 +236,7 @@ class Trainer {
   optim::CosineSchedule schedule_;
   std::optional<optim::Ema<float>> ema_;
   Validate validate_;
-  long long iter_ = 0, first_iter_ = 0;
+  long long iter_ = 0;
   std::vector<StepLog> log_;
   std::vector<std::string> kept_;
   std::string last_checkpoint_;

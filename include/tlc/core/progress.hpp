@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <string>
 
-namespace tlc::cli {
+namespace tlc {
 
 class Progress {
  public:
@@ -58,4 +58,4 @@ class Progress {
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 
-}  // namespace tlc::cli
+}  // namespace tlc

@@ -1,0 +1,38 @@
+// What an application author copies: load a tlc model, restore one image with TLC, save it.
+//   embed_restore MODEL.safetensors IN.png OUT.png
+// Build against an installed tlc: find_package(tlc) + target_link_libraries(app tlc::tlc), with
+// the repository root on the include path for models/ (or copy models/ into your project).
+#include <cstdio>
+#include <exception>
+
+#include "models/inference.hpp"
+#include "models/model_file.hpp"
+#include "tlc/data/image.hpp"
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: %s MODEL.safetensors IN.png OUT.png\n", argv[0]);
+    return 2;
+  }
+  try {
+    // The file records the architecture and the training patch size.
+    tlc::models::LoadedModel m = tlc::models::load_model(argv[1]);
+
+    // TLC: every global aggregation becomes local, windows = 1.5 x their training-time size.
+    tlc::models::InferenceOptions opt;
+    opt.mode = tlc::models::Mode::TLC;
+    opt.train_h = m.info.train_h;
+    opt.train_w = m.info.train_w;
+    tlc::models::prepare(*m.model, opt);
+
+    tlc::data::Image image = tlc::data::read_image(argv[2]);      // [1,3,H,W] in [0,1]; alpha kept aside
+    image.rgb = tlc::models::restore(*m.model, image.rgb, opt);   // no gradients, any size
+    tlc::data::write_image(argv[3], image);                       // written atomically
+    std::printf("restored %s -> %s (%lldx%lld)\n", argv[2], argv[3], static_cast<long long>(image.height()),
+                static_cast<long long>(image.width()));
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}
