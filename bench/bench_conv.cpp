@@ -6,26 +6,15 @@
 #include <cstdlib>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "tlc/core/rng.hpp"
 #include "tlc/ops/cpu/conv_cpu.hpp"
 
 using namespace tlc;
+using bench::best_time;
+using bench::now;
 
 namespace {
-
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-template <class F>
-double best_time(int reps, F&& fn) {
-  fn();
-  double best = 1e30;
-  for (int r = 0; r < reps; ++r) {
-    const double t0 = now();
-    fn();
-    best = std::min(best, now() - t0);
-  }
-  return best;
-}
 
 cpu::ConvGeom geom(index_t c_in, index_t c_out, index_t size, index_t k, index_t groups) {
   return {1, c_in, size, size, c_out, k, k, 1, 1, k / 2, k / 2, groups, size, size};

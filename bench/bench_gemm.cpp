@@ -5,27 +5,15 @@
 #include <cstdlib>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "tlc/core/rng.hpp"
 #include "tlc/ops/cpu/gemm.hpp"
 
 using namespace tlc;
+using bench::best_time;
+using bench::now;
 
 namespace {
-
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-// Best-of-`reps` seconds of fn(), after one warm-up call.
-template <class F>
-double best_time(int reps, F&& fn) {
-  fn();
-  double best = 1e30;
-  for (int r = 0; r < reps; ++r) {
-    const double t0 = now();
-    fn();
-    best = std::min(best, now() - t0);
-  }
-  return best;
-}
 
 // The loop a newcomer would write (i-p-j order, so that the inner loop is contiguous).
 void naive(index_t m, index_t n, index_t k, const float* a, const float* b, float* c) {

@@ -6,30 +6,14 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "bench_util.hpp"
 #include "tlc/autograd/grad_mode.hpp"
 #include "tlc/ops/local.hpp"
 #include "tlc/ops/spatial_norm.hpp"
 
 using namespace tlc;
-
-namespace {
-
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-// Best-of-`reps` seconds of fn(), after one warm-up call.
-template <class F>
-double best_time(int reps, F&& fn) {
-  fn();
-  double best = 1e30;
-  for (int r = 0; r < reps; ++r) {
-    const double t0 = now();
-    fn();
-    best = std::min(best, now() - t0);
-  }
-  return best;
-}
-
-}  // namespace
+using bench::best_time;
+using bench::now;
 
 int main(int argc, char** argv) {
   if (argc > 1) set_num_threads(std::atoi(argv[1]));

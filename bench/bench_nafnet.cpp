@@ -5,13 +5,16 @@
 //   train: one step of NAFNet width 16, blocks 1,1,1,1 / 1 / 1,1,1,1 on 8x3x64x64 (forward, PSNR loss,
 //     backward, AdamW step, zero_grad).
 // Usage: bench_nafnet CASE [reps] [threads]. Prints one line
-//   `tlc CASE threads=T reps=R median_ms=... min_ms=... peak_rss_mb=... setup_rss_mb=...`
-// after one warm-up call; peak RSS is this process's VmHWM, so run one case per process.
+//   `tlc CASE threads=T reps=R median_ms=... min_ms=... cpu_median_ms=... peak_rss_mb=... setup_rss_mb=...`
+// after one warm-up call; cpu_median_ms is the median of the process CPU time per call (all threads),
+// which other jobs on a loaded machine disturb less than the wall time. Peak RSS is this process's
+// VmHWM, so run one case per process.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -27,6 +30,12 @@ using namespace tlc;
 namespace {
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+double cpu_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
 
 // A field of /proc/self/status in MB (VmHWM: peak resident set; VmRSS: current; both in kB).
 double status_mb(const char* field) {
@@ -59,15 +68,16 @@ int main(int argc, char** argv) {
   const int reps = argc > 2 ? std::atoi(argv[2]) : 3;
   if (argc > 3) set_num_threads(std::atoi(argv[3]));
   Rng rng(0);
-  std::vector<double> times;
+  std::vector<double> times, cpu_times;
   double setup_rss = 0;  // resident set with the model and inputs built, before the first call
   auto time_it = [&](auto&& fn) {
     setup_rss = status_mb("VmRSS:");
     fn();  // warm-up: first-touch of the caches and of the allocator's blocks
     for (int r = 0; r < reps; ++r) {
-      const double t0 = now();
+      const double t0 = now(), c0 = cpu_now();
       fn();
       times.push_back(now() - t0);
+      cpu_times.push_back(cpu_now() - c0);
     }
   };
 
@@ -99,10 +109,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_nafnet: unknown case '%s'\n", which.c_str());
     return 2;
   }
-  std::vector<double> s = times;
+  std::vector<double> s = times, c = cpu_times;
   std::sort(s.begin(), s.end());
-  std::printf("tlc %s threads=%d reps=%d median_ms=%.1f min_ms=%.1f peak_rss_mb=%.0f setup_rss_mb=%.0f\n",
-              which.c_str(), num_threads(), reps, s[s.size() / 2] * 1e3, s.front() * 1e3, status_mb("VmHWM:"),
-              setup_rss);
+  std::sort(c.begin(), c.end());
+  std::printf("tlc %s threads=%d reps=%d median_ms=%.1f min_ms=%.1f cpu_median_ms=%.1f peak_rss_mb=%.0f "
+              "setup_rss_mb=%.0f\n",
+              which.c_str(), num_threads(), reps, s[s.size() / 2] * 1e3, s.front() * 1e3, c[c.size() / 2] * 1e3,
+              status_mb("VmHWM:"), setup_rss);
   return 0;
 }

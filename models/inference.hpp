@@ -10,6 +10,7 @@
 
 #include "models/restorer.hpp"
 #include "tlc/autograd/grad_mode.hpp"
+#include "tlc/core/thread_pool.hpp"
 #include "tlc/local/convert.hpp"
 
 namespace tlc::models {
@@ -70,21 +71,33 @@ inline TensorF restore(Restorer& model, const TensorF& x, const InferenceOptions
   TLC_CHECK(opt.overlap >= 0 && opt.overlap < std::min(th, tw), Error, "tile: expected 0 <= overlap < tile, found overlap ",
             opt.overlap, " for tiles ", th, "x", tw);
   TensorF acc = TensorF::zeros({n, c, h, w});
-  std::vector<float> weight(static_cast<size_t>(h * w), 0.0f);
+  std::vector<float> weight(static_cast<size_t>(h * w), 0.0f), wy(static_cast<size_t>(th)), wx(static_cast<size_t>(tw));
+  float* pa = acc.data();
   for (index_t top : tile_starts(h, th, opt.overlap))
     for (index_t left : tile_starts(w, tw, opt.overlap)) {
       const TensorF out = model.forward(ops::crop(x, top, left, th, tw)).cpu();
-      for (index_t i = 0; i < th; ++i)
-        for (index_t j = 0; j < tw; ++j) {
-          const float wt = tile_weight(i, th, top, h, opt.overlap) * tile_weight(j, tw, left, w, opt.overlap);
-          weight[static_cast<size_t>((top + i) * w + left + j)] += wt;
-          for (index_t b = 0; b < n; ++b)
-            for (index_t ch = 0; ch < c; ++ch) acc.at(b, ch, top + i, left + j) += wt * out.at(b, ch, i, j);
+      // The blending weight is separable: a ramp per axis.
+      for (index_t i = 0; i < th; ++i) wy[static_cast<size_t>(i)] = tile_weight(i, th, top, h, opt.overlap);
+      for (index_t j = 0; j < tw; ++j) wx[static_cast<size_t>(j)] = tile_weight(j, tw, left, w, opt.overlap);
+      for (index_t i = 0; i < th; ++i) {
+        float* wrow = weight.data() + (top + i) * w + left;
+        for (index_t j = 0; j < tw; ++j) wrow[j] += wy[static_cast<size_t>(i)] * wx[static_cast<size_t>(j)];
+      }
+      parallel_for(0, n * c, 1, [&](index_t lo, index_t hi) {
+        for (index_t plane = lo; plane < hi; ++plane) {
+          const float* po = out.data() + plane * th * tw;
+          for (index_t i = 0; i < th; ++i) {
+            float* row = pa + (plane * h + top + i) * w + left;
+            const float wi = wy[static_cast<size_t>(i)];
+            for (index_t j = 0; j < tw; ++j) row[j] += wi * wx[static_cast<size_t>(j)] * po[i * tw + j];
+          }
         }
+      });
     }
-  for (index_t b = 0; b < n; ++b)
-    for (index_t ch = 0; ch < c; ++ch)
-      for (index_t p = 0; p < h * w; ++p) acc.data()[((b * c + ch) * h * w) + p] /= weight[static_cast<size_t>(p)];
+  parallel_for(0, n * c, 1, [&](index_t lo, index_t hi) {
+    for (index_t plane = lo; plane < hi; ++plane)
+      for (index_t p = 0; p < h * w; ++p) pa[plane * h * w + p] /= weight[static_cast<size_t>(p)];
+  });
   return acc.to(x.device());
 }
 

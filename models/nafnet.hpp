@@ -105,6 +105,7 @@ class NAFNetUNet : public Restorer {
     ending_ = register_module("ending", std::make_shared<nn::Conv2d<float>>(w, cfg.img_channels, 3, 1, 1));
     auto encoders = register_module("encoders", std::make_shared<nn::ModuleList<float>>());
     auto decoders = register_module("decoders", std::make_shared<nn::ModuleList<float>>());
+    middle_ = register_module("middle_blks", std::make_shared<nn::Sequential<float>>());  // official order
     auto ups = register_module("ups", std::make_shared<nn::ModuleList<float>>());
     auto downs = register_module("downs", std::make_shared<nn::ModuleList<float>>());
     index_t chan = w;
@@ -113,7 +114,7 @@ class NAFNetUNet : public Restorer {
       downs_.push_back(downs->add(std::make_shared<nn::Conv2d<float>>(chan, 2 * chan, 2, 2)));
       chan *= 2;
     }
-    middle_ = register_module("middle_blks", stage(chan, cfg.middle_blocks));
+    add_blocks(*middle_, chan, cfg.middle_blocks);
     for (size_t l = 0; l < cfg.dec_blocks.size(); ++l) {
       auto up = std::make_shared<nn::Sequential<float>>();
       up->add(std::make_shared<nn::Conv2d<float>>(chan, 2 * chan, 1, 1, 0, /*bias=*/false));
@@ -146,12 +147,15 @@ class NAFNetUNet : public Restorer {
   }
 
  private:
-  std::shared_ptr<nn::Sequential<float>> stage(index_t c, index_t blocks) {
-    auto s = std::make_shared<nn::Sequential<float>>();
+  void add_blocks(nn::Sequential<float>& s, index_t c, index_t blocks) const {
     for (index_t b = 0; b < blocks; ++b) {
-      if (baseline_) s->add(std::make_shared<BaselineBlock>(c, cfg_.dw_expand, cfg_.ffn_expand));
-      else s->add(std::make_shared<NAFBlock>(c));
+      if (baseline_) s.add(std::make_shared<BaselineBlock>(c, cfg_.dw_expand, cfg_.ffn_expand));
+      else s.add(std::make_shared<NAFBlock>(c));
     }
+  }
+  std::shared_ptr<nn::Sequential<float>> stage(index_t c, index_t blocks) const {
+    auto s = std::make_shared<nn::Sequential<float>>();
+    add_blocks(*s, c, blocks);
     return s;
   }
 

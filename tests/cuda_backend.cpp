@@ -4,21 +4,15 @@
 #include <functional>
 #include <string>
 
-#include "test_util.hpp"
+#include "cuda_test_util.hpp"
 
 using namespace tlc;
 using test::max_abs_diff;
+using test::kGpu;
 using test::random;
-
-#define TLC_SKIP_WITHOUT_GPU()         \
-  if (tlc::cuda_device_count() == 0) { \
-    WARN("no CUDA device, skipped");   \
-    return;                            \
-  }
 
 namespace {
 
-const Device kGpu = Device::cuda(0);
 
 // Largest |a - b| / max(1, |b|): relative for large values, absolute near zero.
 double max_rel_diff(const std::vector<float>& a, const std::vector<double>& b) {

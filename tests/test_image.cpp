@@ -1,4 +1,6 @@
 // Image I/O: round trips (8/16-bit PNG, gray, RGBA, JPEG), quantisation, hostile files.
+#include <unistd.h>
+
 #include <sys/stat.h>
 
 #include <chrono>
@@ -15,8 +17,10 @@ namespace {
 
 const std::string kImages = std::string(TLC_SOURCE_DIR) + "/tests/data/images/";
 
+// One folder per process: CTest runs test cases in parallel, and one of them checks that no
+// temporary file is left in its folder.
 std::string tmp_dir() {
-  const std::string d = std::string(TLC_BINARY_DIR) + "/test_tmp/image";
+  const std::string d = std::string(TLC_BINARY_DIR) + "/test_tmp/image/" + std::to_string(::getpid());
   std::filesystem::create_directories(d);
   return d + "/";
 }

@@ -159,3 +159,105 @@ TEST_CASE("local ops reject bad inputs with a named error") {
   CHECK_THROWS_AS(ops::local_mean(TensorF::zeros({1, 2, 0, 4}), 3, 3), ShapeError);
   CHECK_THROWS_AS(ops::local_max(TensorF(), 3, 3), Error);
 }
+
+namespace {
+
+// Brute-force valid window means / maxima, [N, C, H-k1+1, W-k2+1].
+template <class Reduce>
+TensorD reference_valid(const TensorD& x, index_t K1, index_t K2, Reduce reduce) {
+  const index_t H = x.size(2), W = x.size(3), k1 = std::min(K1, H), k2 = std::min(K2, W);
+  TensorD v = TensorD::empty({x.size(0), x.size(1), H - k1 + 1, W - k2 + 1});
+  for (index_t n = 0; n < x.size(0); ++n)
+    for (index_t c = 0; c < x.size(1); ++c)
+      for (index_t t = 0; t + k1 <= H; ++t)
+        for (index_t s = 0; s + k2 <= W; ++s) {
+          std::vector<double> win;
+          for (index_t a = t; a < t + k1; ++a)
+            for (index_t b = s; b < s + k2; ++b) win.push_back(x.at(n, c, a, b));
+          v.at(n, c, t, s) = reduce(win);
+        }
+  return v;
+}
+
+// Brute-force gather: out[i][j] = v[clamp(i - (k1-1)/2, 0, H-k1)][clamp(j - (k2-1)/2, 0, W-k2)].
+TensorD reference_expand(const TensorD& v, index_t H, index_t W, index_t K1, index_t K2) {
+  const index_t k1 = std::min(K1, H), k2 = std::min(K2, W);
+  TensorD y = TensorD::empty({v.size(0), v.size(1), H, W});
+  for (index_t n = 0; n < v.size(0); ++n)
+    for (index_t c = 0; c < v.size(1); ++c)
+      for (index_t i = 0; i < H; ++i)
+        for (index_t j = 0; j < W; ++j)
+          y.at(n, c, i, j) = v.at(n, c, std::clamp<index_t>(i - (k1 - 1) / 2, 0, H - k1),
+                                  std::clamp<index_t>(j - (k2 - 1) / 2, 0, W - k2));
+  return y;
+}
+
+}  // namespace
+
+TEST_CASE("local_mean_valid, local_max_valid and local_expand match brute force on random sizes") {
+  Rng rng(11);
+  for (int trial = 0; trial < 100; ++trial) {
+    const index_t N = 1 + static_cast<index_t>(rng.below(2)), C = 1 + static_cast<index_t>(rng.below(3));
+    const index_t H = 1 + static_cast<index_t>(rng.below(13)), W = 1 + static_cast<index_t>(rng.below(13));
+    const index_t K1 = 1 + static_cast<index_t>(rng.below(16)), K2 = 1 + static_cast<index_t>(rng.below(16));
+    INFO("N=" << N << " C=" << C << " H=" << H << " W=" << W << " K=" << K1 << "x" << K2);
+    TensorD x = random({N, C, H, W}, 300 + trial);
+    TensorD mv = ops::local_mean_valid(x, K1, K2), xv = ops::local_max_valid(x, K1, K2);
+    CHECK(mv.shape() == Shape{N, C, H - std::min(K1, H) + 1, W - std::min(K2, W) + 1});
+    CHECK(test::max_abs_diff(mv, reference_valid(x, K1, K2, mean_of)) < 1e-13);
+    CHECK(test::max_abs_diff(xv, reference_valid(x, K1, K2, max_of)) == 0.0);
+    CHECK(test::max_abs_diff(ops::local_expand(mv, H, W, K1, K2), reference_expand(mv, H, W, K1, K2)) == 0.0);
+  }
+}
+
+TEST_CASE("local_mean and local_max equal local_expand of their valid maps exactly") {
+  for (const Shape& s : {Shape{1, 1, 61, 53}, Shape{3, 5, 23, 19}, Shape{2, 2, 7, 1}}) {
+    for (auto [kh, kw] : {std::pair<index_t, index_t>{1, 1}, {2, 5}, {8, 3}, {17, 40}, {100, 100}}) {
+      INFO(s.str() << " k=" << kh << "x" << kw);
+      TensorF x = random<float>(s, 7 + kh, -2.0, 3.0);
+      CHECK(test::max_abs_diff(ops::local_mean(x, kh, kw),
+                               ops::local_expand(ops::local_mean_valid(x, kh, kw), s[2], s[3], kh, kw)) == 0.0);
+      CHECK(test::max_abs_diff(ops::local_max(x, kh, kw),
+                               ops::local_expand(ops::local_max_valid(x, kh, kw), s[2], s[3], kh, kw)) == 0.0);
+    }
+  }
+}
+
+TEST_CASE("valid-map ops and local_expand: gradients match finite differences") {
+  const std::vector<std::pair<Shape, std::pair<index_t, index_t>>> cases = {
+      {{2, 2, 5, 6}, {3, 2}}, {{1, 3, 4, 7}, {2, 4}}, {{1, 1, 6, 5}, {1, 1}},
+      {{2, 1, 3, 4}, {9, 9}}, {{1, 2, 1, 6}, {4, 3}}, {{1, 2, 7, 1}, {2, 5}}};
+  for (auto& [s, k] : cases) {
+    const index_t kh = k.first, kw = k.second, H = s[2], W = s[3];
+    const Shape vs{s[0], s[1], H - std::min(kh, H) + 1, W - std::min(kw, W) + 1};
+    INFO(s.str() << " k=" << kh << "x" << kw);
+    check_gradients([=](const std::vector<TensorD>& in) { return ops::local_mean_valid(in[0], kh, kw); },
+                    {random(s, 41)});
+    check_gradients([=](const std::vector<TensorD>& in) { return ops::local_max_valid(in[0], kh, kw); },
+                    {random(s, 42)});
+    check_gradients([=](const std::vector<TensorD>& in) { return ops::local_expand(in[0], H, W, kh, kw); },
+                    {random(vs, 43)});
+  }
+}
+
+TEST_CASE("local_expand sends each pixel's gradient to its clamped window start") {
+  // H = 4, k1 = 2: rows 0 -> start 0, 1 -> 1, 2 and 3 -> 2; W = 5, k2 = 4: cols 0,1 -> 0, cols 2..4 -> 1.
+  TensorD v = TensorD::zeros({1, 1, 3, 2}).requires_grad_();
+  autograd::backward(ops::sum(ops::local_expand(v, 4, 5, 2, 4)));
+  CHECK(v.grad().to_vector() == std::vector<double>{2, 3, 2, 3, 4, 6});
+}
+
+TEST_CASE("valid-map ops and local_expand reject bad inputs with a named error") {
+  using Catch::Matchers::Contains;
+  const TensorF x = TensorF::zeros({1, 2, 6, 5});
+  CHECK_THROWS_WITH(ops::local_mean_valid(TensorF::zeros({2, 6, 5}), 3, 3),
+                    Contains("local_mean_valid") && Contains("rank-4") && Contains("[2,6,5]"));
+  CHECK_THROWS_WITH(ops::local_max_valid(x, 2, -1), Contains("local_max_valid") && Contains("2x-1"));
+  // A 6x5 map with 3x2 windows has a 4x4 valid map.
+  CHECK_THROWS_WITH(ops::local_expand(TensorF::zeros({1, 2, 4, 3}), 6, 5, 3, 2),
+                    Contains("local_expand") && Contains("4x4 valid map") && Contains("[1,2,4,3]"));
+  CHECK_THROWS_WITH(ops::local_expand(TensorF::zeros({1, 2, 1, 1}), 0, 5, 3, 2),
+                    Contains("local_expand") && Contains("0x5"));
+  CHECK_THROWS_AS(ops::local_expand(TensorF::zeros({1, 2, 4, 4}), 6, 5, 0, 2), ShapeError);
+  CHECK(ops::local_expand(ops::local_mean_valid(x, 3, 2), 6, 5, 3, 2).shape() == x.shape());
+}

@@ -238,6 +238,22 @@ TensorD mdta_ref(const TensorD& x, const Weights& w, index_t heads, WindowSize w
   return conv1x1(acc, w.at("project_out.weight"), &w.at("project_out.bias"));
 }
 
+// CBAM with its own windows for the average and the max pool (equal after local::convert).
+TensorD cbam_ref(const TensorD& x, const Weights& w, WindowSize avg_win, WindowSize max_win) {
+  auto mlp = [&](const TensorD& m) {
+    return conv1x1(map(conv1x1(m, w.at("mlp.0.weight"), &w.at("mlp.0.bias")), relu), w.at("mlp.2.weight"),
+                   &w.at("mlp.2.bias"));
+  };
+  const TensorD ca = map(add(mlp(window_stat(x, avg_win, false)), mlp(window_stat(x, max_win, true))), sigmoid);
+  const TensorD y = mul(x, ca);
+  const TensorD pooled = concat_channels(channel_stat(y, false), channel_stat(y, true));
+  TensorD sa = map(conv_same(pooled, w.at("spatial.weight"), &w.at("spatial.bias"), false), sigmoid);
+  TensorD sa_c = TensorD::empty(y.shape());  // broadcast over channels
+  const index_t hw = y.size(2) * y.size(3);
+  for (index_t i = 0; i < y.numel(); ++i) sa_c.data()[i] = sa.data()[(i / (y.size(1) * hw)) * hw + i % hw];
+  return mul(y, sa_c);
+}
+
 // ---- the modules under test, each with its reference ---------------------------------------
 
 constexpr index_t kC = 4, kHidden = 2, kGroups = 2, kHeads = 2;
@@ -274,21 +290,8 @@ std::vector<Subject<T>> subjects(std::uint64_t seed) {
   s.push_back({"GE", std::make_shared<nn::GE<T>>(), [](const TensorD& x, const Weights&, WindowSize win) {
                  return mul(x, map(window_stat(x, win, false), sigmoid));
                }});
-  const Ref cbam = [mlp](const TensorD& x, const Weights& w, WindowSize win) {
-    const TensorD ca = map(add(mlp(window_stat(x, win, false), w, "mlp.0", "mlp.2"),
-                               mlp(window_stat(x, win, true), w, "mlp.0", "mlp.2")),
-                           sigmoid);
-    const TensorD y = mul(x, ca);
-    const TensorD pooled = concat_channels(channel_stat(y, false), channel_stat(y, true));
-    TensorD sa = map(conv_same(pooled, w.at("spatial.weight"), &w.at("spatial.bias"), false), sigmoid);
-    TensorD sa_c = TensorD::empty(y.shape());  // broadcast over channels
-    for (index_t i = 0; i < y.numel(); ++i) {
-      const index_t hw = y.size(2) * y.size(3);
-      sa_c.data()[i] = sa.data()[(i / (kC * hw)) * hw + i % hw];
-    }
-    return mul(y, sa_c);
-  };
-  s.push_back({"CBAM", std::make_shared<nn::CBAM<T>>(kC, kHidden), cbam});
+  s.push_back({"CBAM", std::make_shared<nn::CBAM<T>>(kC, kHidden),
+               [](const TensorD& x, const Weights& w, WindowSize win) { return cbam_ref(x, w, win, win); }});
   s.push_back({"InstanceNorm2d", std::make_shared<nn::InstanceNorm2d<T>>(kC),
                [](const TensorD& x, const Weights& w, WindowSize win) { return norm_ref(x, w, kC, 1e-5, win); }});
   s.push_back({"GroupNorm", std::make_shared<nn::GroupNorm<T>>(kGroups, kC),
@@ -406,6 +409,52 @@ TEST_CASE("module gradients match finite differences in double, global and local
       check_module_gradients(*s.module, x);
     }
   }
+}
+
+TEST_CASE("CBAM with different average and max windows (set by hand) still matches brute force") {
+  const TensorD x = test::random<double>({2, kC, 9, 11}, 8);
+  nn::manual_seed(23);
+  nn::CBAM<double> m(kC, kHidden);
+  perturb(m, 24);
+  const Weights w = weights_of(m);
+  auto pools = local::aggregating_layers(m);
+  REQUIRE(pools.size() == 2);
+  for (auto [a, b] : {std::pair<WindowSize, WindowSize>{{3, 3}, {4, 6}}, {{}, {2, 5}}, {{5, 2}, {100, 100}}}) {
+    INFO("avg " << a.kh << "x" << a.kw << " max " << b.kh << "x" << b.kw);
+    pools[0].second->set_window(a);  // avg_pool, then max_pool
+    pools[1].second->set_window(b);
+    NoGrad ng;
+    CHECK(test::max_abs_diff(m.forward(x), cbam_ref(x, w, a, b)) <= 1e-10);
+  }
+}
+
+TEST_CASE("covering windows reproduce the global outputs exactly; local SE/SCA/CBAM run their MLP on the valid map") {
+  const TensorF x = test::random<float>({1, kC, 9, 11}, 9);
+  for (auto& s : subjects<float>(25)) {
+    if (s.name == "InstanceNorm2d" || s.name == "GroupNorm" || s.name == "MDTA") continue;
+    INFO(s.name);
+    NoGrad ng;
+    set_windows(*s.module, {});
+    const TensorF global = s.module->forward(x);
+    set_windows(*s.module, {9, 11});
+    CHECK(test::max_abs_diff(s.module->forward(x), global) == 0.0);
+  }
+  // 1x1 convs cost C_in * C_out MACs per pixel they run on: 7 x 8 valid windows of 3 x 4 on 9 x 11.
+  auto macs = [&](nn::Module<float>& m) {
+    ops::MacCounter counter;
+    NoGrad ng;
+    m.forward(x);
+    return counter.macs();
+  };
+  nn::SCA<float> sca(kC);
+  nn::SE<float> se(kC, kHidden);
+  nn::CBAM<float> cbam(kC, kHidden);
+  for (nn::Module<float>* m : {static_cast<nn::Module<float>*>(&sca), static_cast<nn::Module<float>*>(&se),
+                               static_cast<nn::Module<float>*>(&cbam)})
+    set_windows(*m, {3, 4});
+  CHECK(macs(sca) == double(kC * kC * 7 * 8));
+  CHECK(macs(se) == double(2 * kC * kHidden * 7 * 8));
+  CHECK(macs(cbam) == double(2 * 2 * kC * kHidden * 7 * 8 + 2 * 49 * 9 * 11));  // + the 7x7 spatial conv
 }
 
 TEST_CASE("MDTA without bias: local windows of spec 6.5, batch 2, gradients") {

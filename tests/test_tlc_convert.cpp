@@ -3,6 +3,7 @@
 #include <map>
 
 #include "models/hinet.hpp"
+#include "models/inference.hpp"
 #include "models/nafnet.hpp"
 #include "models/restormer.hpp"
 #include "models/unet.hpp"
@@ -78,4 +79,32 @@ TEST_CASE("apply_windows restores a listing by name and rejects unknown layers")
   CHECK(test::max_abs_diff(a->forward(x), b->forward(x)) == 0.0);
   list.front().name = "no.such.layer";
   CHECK_THROWS_AS(local::apply_windows(*b, list), Error);
+}
+
+TEST_CASE("tiled inference covers the image, blends without seams, and equals global on one tile") {
+  auto net = small_nafnet();
+  NoGrad ng;
+  models::InferenceOptions opt;
+  opt.mode = models::Mode::Tile;
+  opt.train_h = opt.train_w = 32;
+  opt.overlap = 8;
+  models::prepare(*net, opt);
+  // Tile starts cover [0, size) with at least the requested overlap.
+  for (index_t size : {32, 33, 57, 100}) {
+    auto starts = models::tile_starts(size, 32, 8);
+    CHECK(starts.front() == 0);
+    CHECK(starts.back() + 32 == std::max<index_t>(size, 32));
+    for (size_t i = 1; i < starts.size(); ++i) CHECK(starts[i - 1] + 32 - starts[i] >= 8);
+  }
+  // An image no larger than one tile: exactly the global result.
+  TensorF one = test::random<float>({1, 3, 32, 30}, 11, 0, 1);
+  CHECK(test::max_abs_diff(models::restore(*net, one, opt), net->forward(one)) == 0.0);
+  // A constant image through an identity-like network is blended back to a constant: weights sum to 1.
+  models::NAFNetConfig c;
+  c.width = 8;
+  models::NAFNetUNet zero_blocks(c, false);  // beta = gamma = 0: blocks are identities
+  for (auto& [name, p] : zero_blocks.named_parameters())
+    if (name.rfind("ending.", 0) == 0) p.fill_(0.0f);  // output = input exactly
+  TensorF img = test::random<float>({1, 3, 70, 90}, 12, 0, 1);
+  CHECK(test::max_abs_diff(models::restore(zero_blocks, img, opt), img) < 1e-6);
 }

@@ -9,6 +9,10 @@
 #include "tlc/core/error.hpp"
 
 #if defined(TLC_WITH_CUDA)
+namespace tlc::kernels {
+struct WindowLayout;
+}
+
 namespace tlc::cuda {
 
 // Runtime.
@@ -38,6 +42,49 @@ void unary_forward(int op, float alpha, const float* x, float* y, index_t n);
 void unary_backward(int op, float alpha, const float* x, const float* y, const float* gy, float* gx, index_t n);
 void binary_forward(int op, const float* a, const float* b, float* y, const index_t* a_strides,
                     const index_t* b_strides, const index_t* out_shape);
+
+// Reductions (deterministic: fixed summation order, accumulated in double).
+// out = x [shape[0..3]] summed over the axes where reduce[a], keeping them as size 1.
+void sum_keep4d(const float* x, float* out, const index_t* shape, const bool* reduce);
+double sum_squares(const float* x, index_t n);  // returned to the host (synchronises)
+
+// Layout bodies of include/tlc/ops/kernels/layout.hpp (one row / plane per index).
+void pixel_shuffle(const float* in, float* out, index_t C, index_t H, index_t W, index_t r, bool shuffle,
+                   index_t rows);
+void window_rows(const float* in, float* out, index_t H, index_t W, index_t OH, index_t OW, index_t top, index_t left,
+                 int border, index_t rows);
+void window_scatter(const float* gout, float* gin, index_t H, index_t W, index_t OH, index_t OW, index_t top,
+                    index_t left, int border, index_t planes);
+// `outer` blocks of `count` floats, block o from src + o*src_stride to dst + o*dst_stride.
+void copy_blocks(const float* src, index_t src_stride, float* dst, index_t dst_stride, index_t outer, index_t count);
+
+// Softmax / L2 normalisation rows of include/tlc/ops/kernels/softmax.hpp: [outer, len, inner].
+void softmax_forward(const float* x, float* y, index_t rows, index_t len, index_t inner);
+void softmax_backward(const float* y, const float* gy, float* gx, index_t rows, index_t len, index_t inner);
+void l2_normalize_forward(const float* x, float* y, float* norm, index_t rows, index_t len, index_t inner, double eps);
+void l2_normalize_backward(const float* y, const float* gy, const float* norm, float* gx, index_t rows, index_t len,
+                           index_t inner, double eps);
+
+// Pixel losses (include/tlc/ops/kernels/loss.hpp). `partial` (host, images * ceil(len / chunk)
+// values) receives the sum of the loss term over each chunk of each image; the gradient is
+// coef[i / len] * term'(pred - target), coef on the device.
+void pixel_loss_partials(int kind, float eps, const float* pred, const float* target, index_t images, index_t len,
+                         index_t chunk, double* partial);
+void pixel_loss_grad(int kind, float eps, const float* pred, const float* target, const float* coef, index_t len,
+                     float* grad, index_t n);
+
+// Overlapping windows: the row bodies of include/tlc/ops/kernels/windows.hpp. `host` holds host
+// arrays (window starts, covering ranges), copied to the device per call.
+void window_gather(const float* map, float* win, index_t N, const kernels::WindowLayout& host, bool average);
+void window_merge(const float* win, float* map, index_t N, const kernels::WindowLayout& host, bool average);
+
+// Optimiser element updates (include/tlc/ops/kernels/optim.hpp).
+struct AdamParams {
+  float lr, beta1, beta2, eps, weight_decay, bias_correction1, bias_correction2;
+  bool decoupled;
+};
+void adam_step(const AdamParams& a, float* p, float* m, float* v, const float* g, index_t n);
+void ema_update(float decay, const float* p, float* shadow, index_t n);
 
 // GEMM (row-major): C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, batched with strides.
 void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, float alpha, const float* a,

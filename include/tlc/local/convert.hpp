@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tlc/autograd/grad_mode.hpp"
+#include "tlc/core/allocator.hpp"
 #include "tlc/local/aggregation.hpp"
 #include "tlc/nn/module.hpp"
 
@@ -61,6 +62,8 @@ std::vector<LayerWindow> convert(nn::Module<T>& model, const ConvertOptions& opt
       throw;
     }
   }
+  // The calibration activations are sized for the training crop, not for the test frames to come.
+  CpuAllocator::instance().release_cache();
   const index_t base_h = static_cast<index_t>(opt.scale * static_cast<double>(opt.train_h));
   const index_t base_w = static_cast<index_t>(opt.scale * static_cast<double>(opt.train_w));
   std::vector<LayerWindow> listing;

@@ -6,6 +6,7 @@
 
 #include "tlc/ops/common.hpp"
 #include "tlc/ops/kernels/local.hpp"
+#include "tlc/ops/kernels/windows.hpp"
 
 namespace tlc::local {
 
@@ -28,24 +29,37 @@ inline std::vector<index_t> window_starts(index_t size, index_t K) {
   }
 }
 
+// For each position along an axis of `size`, the first and last of the windows (sorted `starts`,
+// extent k) that cover it.
+inline void covering_windows(const std::vector<index_t>& starts, index_t k, index_t size, std::vector<index_t>& first,
+                             std::vector<index_t>& last) {
+  first.assign(static_cast<size_t>(size), -1);
+  last.assign(static_cast<size_t>(size), -1);
+  for (size_t a = 0; a < starts.size(); ++a)
+    for (index_t i = starts[a]; i < starts[a] + k; ++i) {
+      if (first[static_cast<size_t>(i)] < 0) first[static_cast<size_t>(i)] = static_cast<index_t>(a);
+      last[static_cast<size_t>(i)] = static_cast<index_t>(a);
+    }
+}
+
 // The windows of an H x W map: row starts x column starts, row-major.
 struct WindowGrid {
   index_t H, W, k1, k2;
   std::vector<index_t> rows, cols;
+  std::vector<index_t> row_first, row_last, col_first, col_last;  // see kernels::WindowLayout
   WindowGrid(index_t h, index_t w, index_t kh, index_t kw)
       : H(h), W(w), k1(kernels::window_extent(kh, h)), k2(kernels::window_extent(kw, w)), rows(window_starts(h, kh)),
-        cols(window_starts(w, kw)) {}
+        cols(window_starts(w, kw)) {
+    covering_windows(rows, k1, H, row_first, row_last);
+    covering_windows(cols, k2, W, col_first, col_last);
+  }
   index_t count() const { return static_cast<index_t>(rows.size() * cols.size()); }
-  // 1 / (number of windows covering each pixel), H x W.
-  std::vector<double> inverse_coverage() const {
-    std::vector<double> rc(static_cast<size_t>(H), 0.0), cc(static_cast<size_t>(W), 0.0), inv(static_cast<size_t>(H * W));
-    for (index_t r : rows)
-      for (index_t i = r; i < r + k1; ++i) rc[i] += 1;
-    for (index_t c : cols)
-      for (index_t j = c; j < c + k2; ++j) cc[j] += 1;
-    for (index_t i = 0; i < H; ++i)
-      for (index_t j = 0; j < W; ++j) inv[i * W + j] = 1.0 / (rc[i] * cc[j]);
-    return inv;
+  index_t nr() const { return static_cast<index_t>(rows.size()); }
+  index_t nc() const { return static_cast<index_t>(cols.size()); }
+  // The layout seen by the row bodies of kernels/windows.hpp, with its arrays on the host.
+  kernels::WindowLayout host_layout(index_t C) const {
+    return {rows.data(), cols.data(), row_first.data(), row_last.data(), col_first.data(), col_last.data(), nr(), nc(),
+            C,           H,           W,                k1,              k2};
   }
 };
 
@@ -55,43 +69,40 @@ namespace tlc::ops {
 
 namespace detail {
 
-// win[(n*count + w), c] = map[n, c] cut at window w, times scale[pixel] when scale is given.
+// win [N * count, C, k1, k2] = the windows of map [N, C, H, W] (times the inverse coverage when
+// `average`), on the tensors' device.
 template <class T>
-void windows_gather(const T* map, T* win, index_t N, index_t C, const local::WindowGrid& g, const double* scale) {
-  const index_t nc = static_cast<index_t>(g.cols.size()), count = g.count(), HW = g.H * g.W, kk = g.k1 * g.k2;
-  parallel_for(0, N * count * C, 1, [&](index_t lo, index_t hi) {
-    for (index_t task = lo; task < hi; ++task) {  // task = (n * count + w) * C + c, the output plane
-      const index_t c = task % C, w = (task / C) % count, n = task / (C * count);
-      const index_t r0 = g.rows[w / nc], c0 = g.cols[w % nc];
-      const T* src = map + (n * C + c) * HW;
-      T* dst = win + task * kk;
-      for (index_t i = 0; i < g.k1; ++i)
-        for (index_t j = 0; j < g.k2; ++j) {
-          const index_t p = (r0 + i) * g.W + c0 + j;
-          dst[i * g.k2 + j] = scale ? static_cast<T>(src[p] * scale[p]) : src[p];
-        }
-    }
+void windows_gather(const char* op, const Tensor<T>& map, const Tensor<T>& win, const local::WindowGrid& g,
+                    bool average) {
+  [[maybe_unused]] const index_t N = map.size(0);
+  const index_t C = map.size(1);
+  if (map.is_cuda()) {
+    check_cuda_dtype<T>(op);
+    if constexpr (std::is_same_v<T, float>)
+      TLC_CUDA_CALL(op, cuda::window_gather(map.data(), win.data(), N, g.host_layout(C), average));
+    return;
+  }
+  const kernels::WindowGatherRow<T> k{map.data(), win.data(), g.host_layout(C), average};
+  parallel_for(0, win.numel() / g.k2, std::max<index_t>(1, kElementwiseGrain / g.k2), [&](index_t lo, index_t hi) {
+    for (index_t t = lo; t < hi; ++t) k(t);
   });
 }
 
-// map[n, c] = sum of the windows of image n put back in place, times scale[pixel] when given.
+// map [N, C, H, W] = the sum (the mean when `average`) of the windows over each pixel.
 template <class T>
-void windows_scatter(const T* win, T* map, index_t N, index_t C, const local::WindowGrid& g, const double* scale) {
-  const index_t nc = static_cast<index_t>(g.cols.size()), count = g.count(), HW = g.H * g.W, kk = g.k1 * g.k2;
-  parallel_for(0, N * C, 1, [&](index_t lo, index_t hi) {
-    std::vector<double> acc(static_cast<size_t>(HW));
-    for (index_t plane = lo; plane < hi; ++plane) {  // plane = n * C + c, so windows of one plane never race
-      const index_t n = plane / C, c = plane % C;
-      std::fill(acc.begin(), acc.end(), 0.0);
-      for (index_t w = 0; w < count; ++w) {
-        const index_t r0 = g.rows[w / nc], c0 = g.cols[w % nc];
-        const T* src = win + ((n * count + w) * C + c) * kk;
-        for (index_t i = 0; i < g.k1; ++i)
-          for (index_t j = 0; j < g.k2; ++j) acc[(r0 + i) * g.W + c0 + j] += src[i * g.k2 + j];
-      }
-      T* dst = map + plane * HW;
-      for (index_t p = 0; p < HW; ++p) dst[p] = static_cast<T>(scale ? acc[p] * scale[p] : acc[p]);
-    }
+void windows_merge(const char* op, const Tensor<T>& win, const Tensor<T>& map, const local::WindowGrid& g,
+                   bool average) {
+  [[maybe_unused]] const index_t N = map.size(0);
+  const index_t C = map.size(1);
+  if (win.is_cuda()) {
+    check_cuda_dtype<T>(op);
+    if constexpr (std::is_same_v<T, float>)
+      TLC_CUDA_CALL(op, cuda::window_merge(win.data(), map.data(), N, g.host_layout(C), average));
+    return;
+  }
+  const kernels::WindowMergeRow<T> k{win.data(), map.data(), g.host_layout(C), average};
+  parallel_for(0, map.numel() / g.W, std::max<index_t>(1, kElementwiseGrain / g.W), [&](index_t lo, index_t hi) {
+    for (index_t t = lo; t < hi; ++t) k(t);
   });
 }
 
@@ -103,16 +114,15 @@ template <class T>
 Tensor<T> window_partition(const Tensor<T>& x, index_t kh, index_t kw) {
   const char* op = "window_partition";
   detail::check_rank(op, x, 4);
-  detail::require_cpu(op, x);
   TLC_CHECK(x.numel() > 0, ShapeError, op, ": expected a non-empty map, found shape ", x.shape().str());
   TLC_CHECK(kh >= 1 && kw >= 1, ShapeError, op, ": expected window sizes >= 1, found ", kh, "x", kw);
   const Shape s = x.shape();
   const local::WindowGrid g(s[2], s[3], kh, kw);
-  Tensor<T> y = Tensor<T>::empty({s[0] * g.count(), s[1], g.k1, g.k2});
-  detail::windows_gather(x.data(), y.data(), s[0], s[1], g, nullptr);
-  return autograd::record<T>(y, op, {x}, [s, g](const Tensor<T>& gy, const std::vector<bool>&) {
-    Tensor<T> gx = Tensor<T>::empty(s);
-    detail::windows_scatter(gy.data(), gx.data(), s[0], s[1], g, nullptr);
+  Tensor<T> y = Tensor<T>::empty({s[0] * g.count(), s[1], g.k1, g.k2}, x.device());
+  detail::windows_gather(op, x, y, g, false);
+  return autograd::record<T>(y, op, {x}, [op, s, g](const Tensor<T>& gy, const std::vector<bool>&) {
+    Tensor<T> gx = Tensor<T>::empty(s, gy.device());
+    detail::windows_merge(op, gy, gx, g, false);
     return std::vector<Tensor<T>>{gx};
   });
 }
@@ -123,20 +133,17 @@ template <class T>
 Tensor<T> window_merge(const Tensor<T>& windows, index_t N, index_t H, index_t W, index_t kh, index_t kw) {
   const char* op = "window_merge";
   detail::check_rank(op, windows, 4);
-  detail::require_cpu(op, windows);
   TLC_CHECK(N >= 1 && H >= 1 && W >= 1 && kh >= 1 && kw >= 1, ShapeError, op,
             ": expected N, H, W and window sizes >= 1, found N=", N, " H=", H, " W=", W, " window ", kh, "x", kw);
   const local::WindowGrid g(H, W, kh, kw);
   const Shape expected{N * g.count(), windows.size(1), g.k1, g.k2};
   TLC_CHECK(windows.shape() == expected, ShapeError, op, ": expected windows of shape ", expected.str(), " (", g.count(),
             " windows per image), found ", windows.shape().str());
-  const index_t C = windows.size(1);
-  auto inv = std::make_shared<std::vector<double>>(g.inverse_coverage());
-  Tensor<T> y = Tensor<T>::empty({N, C, H, W});
-  detail::windows_scatter(windows.data(), y.data(), N, C, g, inv->data());
-  return autograd::record<T>(y, op, {windows}, [expected, g, inv, N, C](const Tensor<T>& gy, const std::vector<bool>&) {
-    Tensor<T> gw = Tensor<T>::empty(expected);
-    detail::windows_gather(gy.data(), gw.data(), N, C, g, inv->data());
+  Tensor<T> y = Tensor<T>::empty({N, windows.size(1), H, W}, windows.device());
+  detail::windows_merge(op, windows, y, g, true);
+  return autograd::record<T>(y, op, {windows}, [op, expected, g](const Tensor<T>& gy, const std::vector<bool>&) {
+    Tensor<T> gw = Tensor<T>::empty(expected, gy.device());
+    detail::windows_gather(op, gy, gw, g, true);
     return std::vector<Tensor<T>>{gw};
   });
 }

@@ -1,7 +1,10 @@
 #pragma once
 // Channel-attention modules built on the pools of pool.hpp, laid out like their PyTorch
 // originals so parameter names match (the pool is child 0 of each Sequential). Under TLC the
-// pooled map is per pixel, so the attention becomes a per-pixel map (spec 6.6).
+// pooled map is per pixel, so the attention becomes a per-pixel map (spec 6.6). Everything after
+// the pool is point-wise, so it runs on the pool's valid window map and is expanded to H x W once
+// at the end (spec 6.6c, MPRNet's CALayer): the same values as per pixel, at the cost of the
+// smaller map. With a covering window nothing changes: [N,C,1,1], broadcast by the caller.
 #include "tlc/nn/activation.hpp"
 #include "tlc/nn/conv.hpp"
 #include "tlc/nn/pool.hpp"
@@ -10,13 +13,30 @@
 
 namespace tlc::nn {
 
+// A Sequential whose child 0 is an AvgPool and whose other children are per-pixel layers.
+template <class T>
+class PooledPointwise : public Sequential<T> {
+ public:
+  Tensor<T> forward(const Tensor<T>& x) override {
+    ops::detail::check_rank(this->type_name().c_str(), x, 4);
+    Tensor<T> y = pool_->forward_valid(x);
+    for (size_t i = 1; i < this->size(); ++i) y = (*this)[i].forward(y);
+    return pool_->expand(y, x.size(2), x.size(3));
+  }
+
+ protected:
+  PooledPointwise() { pool_ = this->add(std::make_shared<AvgPool<T>>()); }
+
+ private:
+  std::shared_ptr<AvgPool<T>> pool_;
+};
+
 // Squeeze-and-excitation: x * sigmoid(W2 relu(W1 pool(x))). Names: se.1.*, se.3.* when
 // registered as "se" (Baseline's layout: pool, conv, ReLU, conv, sigmoid).
 template <class T = float>
-class SE : public Sequential<T> {
+class SE : public PooledPointwise<T> {
  public:
   SE(index_t channels, index_t hidden) {
-    this->add(std::make_shared<AvgPool<T>>());
     this->add(std::make_shared<Conv2d<T>>(channels, hidden, 1));
     this->add(std::make_shared<ReLU<T>>());
     this->add(std::make_shared<Conv2d<T>>(hidden, channels, 1));
@@ -28,12 +48,9 @@ class SE : public Sequential<T> {
 
 // NAFNet's simplified channel attention: W pool(x) + b (no nonlinearity). Names: sca.1.*.
 template <class T = float>
-class SCA : public Sequential<T> {
+class SCA : public PooledPointwise<T> {
  public:
-  explicit SCA(index_t channels) {
-    this->add(std::make_shared<AvgPool<T>>());
-    this->add(std::make_shared<Conv2d<T>>(channels, channels, 1));
-  }
+  explicit SCA(index_t channels) { this->add(std::make_shared<Conv2d<T>>(channels, channels, 1)); }
   std::string type_name() const override { return "SCA"; }
 };
 
@@ -42,7 +59,10 @@ template <class T = float>
 class GE : public Module<T> {
  public:
   GE() { pool_ = this->register_module("pool", std::make_shared<AvgPool<T>>()); }
-  Tensor<T> forward(const Tensor<T>& x) override { return ops::mul(x, ops::sigmoid(pool_->forward(x))); }
+  Tensor<T> forward(const Tensor<T>& x) override {
+    ops::detail::check_rank("GE", x, 4);
+    return ops::mul(x, pool_->expand(ops::sigmoid(pool_->forward_valid(x)), x.size(2), x.size(3)));
+  }
   std::string type_name() const override { return "GE"; }
 
  private:
@@ -66,14 +86,20 @@ class CBAM : public Module<T> {
     spatial_ = this->register_module("spatial", std::make_shared<Conv2d<T>>(2, 1, 7, 1, 3));
   }
   Tensor<T> forward(const Tensor<T>& x) override {
-    Tensor<T> ca = ops::sigmoid(ops::add(mlp_->forward(avg_->forward(x)), mlp_->forward(max_->forward(x))));
+    ops::detail::check_rank("CBAM", x, 4);
+    const index_t h = x.size(2), w = x.size(3);
+    Tensor<T> avg = avg_->forward_valid(x), mx = max_->forward_valid(x);
+    // Equal valid shapes mean equal window extents (hence one expansion); windows set apart by
+    // hand are expanded before the MLP instead.
+    const bool shared = avg.shape() == mx.shape();
+    if (!shared) avg = avg_->expand(avg, h, w), mx = max_->expand(mx, h, w);
+    Tensor<T> ca = ops::sigmoid(ops::add(mlp_->forward(avg), mlp_->forward(mx)));
+    if (shared) ca = avg_->expand(ca, h, w);
     Tensor<T> y = ops::mul(x, ca);
-    const index_t c = y.size(1);
+    const index_t c = y.size(1), n = y.size(0);
     Tensor<T> mean_c = ops::mean(y, {1}, true);
-    // Max over channels: a window spanning all rows of the [N, 1, C, H*W] view, first row kept.
-    Tensor<T> max_c = ops::crop(ops::local_max(ops::reshape(y, {y.size(0), 1, c, y.size(2) * y.size(3)}), c, 1), 0, 0, 1,
-                                y.size(2) * y.size(3));
-    max_c = ops::reshape(max_c, {y.size(0), 1, y.size(2), y.size(3)});
+    // Max over channels: the one valid window spanning all rows of the [N, 1, C, H*W] view.
+    Tensor<T> max_c = ops::reshape(ops::local_max_valid(ops::reshape(y, {n, 1, c, h * w}), c, 1), {n, 1, h, w});
     Tensor<T> sa = ops::sigmoid(spatial_->forward(ops::concat(std::vector<Tensor<T>>{mean_c, max_c}, 1)));
     return ops::mul(y, sa);
   }

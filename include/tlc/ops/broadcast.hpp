@@ -8,15 +8,23 @@
 namespace tlc::ops {
 
 namespace detail {
-// CPU sum of x over the 4-d axes marked in `reduce` (the result keeps size-1 dimensions).
+// Sum of x over the 4-d axes marked in `reduce` (the result keeps size-1 dimensions).
 template <class T>
 Tensor<T> sum_keep4d(const Tensor<T>& x, const std::array<bool, 4>& reduce) {
-  require_cpu("sum", x);
+  check_defined("sum", x);
   const Shape s = x.shape().as4d();
   Shape o = s;
   for (int a = 0; a < 4; ++a)
     if (reduce[static_cast<size_t>(a)]) o[a] = 1;
-  Tensor<T> out = Tensor<T>::empty(o);
+  Tensor<T> out = Tensor<T>::empty(o, x.device());
+  if (x.is_cuda()) {
+    check_cuda_dtype<T>("sum");
+    if constexpr (std::is_same_v<T, float>) {
+      [[maybe_unused]] const index_t shape4[4] = {s[0], s[1], s[2], s[3]};
+      TLC_CUDA_CALL("sum", cuda::sum_keep4d(x.data(), out.data(), shape4, reduce.data()));
+    }
+    return out;
+  }
   const T* px = x.data();
   T* po = out.data();
   const index_t S[4] = {s[0], s[1], s[2], s[3]};

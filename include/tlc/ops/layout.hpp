@@ -23,9 +23,16 @@ Tensor<T> pixel_shuffle_impl(const Tensor<T>& x, index_t r, bool shuffle) {
   // The high-resolution side's sizes (C, H, W) index the kernel.
   const index_t C = shuffle ? s[1] / (r * r) : s[1], H = shuffle ? s[2] * r : s[2], W = shuffle ? s[3] * r : s[3];
   const Shape out_shape = shuffle ? Shape{s[0], C, H, W} : Shape{s[0], C * r * r, H / r, W / r};
-  Tensor<T> y = Tensor<T>::empty(out_shape);
-  const kernels::PixelShuffleRow<T> k{x.data(), y.data(), C, H, W, r, shuffle};
+  Tensor<T> y = Tensor<T>::empty(out_shape, x.device());
   const index_t rows = out_shape[0] * out_shape[1] * out_shape[2];
+  if (x.is_cuda()) {
+    const char* op = shuffle ? "pixel_shuffle" : "pixel_unshuffle";
+    check_cuda_dtype<T>(op);
+    if constexpr (std::is_same_v<T, float>)
+      TLC_CUDA_CALL(op, cuda::pixel_shuffle(x.data(), y.data(), C, H, W, r, shuffle, rows));
+    return y;
+  }
+  const kernels::PixelShuffleRow<T> k{x.data(), y.data(), C, H, W, r, shuffle};
   parallel_for(0, rows, row_grain(out_shape[3]), [&](index_t lo, index_t hi) {
     for (index_t row = lo; row < hi; ++row) k(row);
   });
@@ -39,9 +46,17 @@ Tensor<T> window(const Tensor<T>& x, index_t top, index_t left, index_t oh, inde
   const index_t H = out_shape[-2], W = out_shape[-1];
   out_shape[-2] = oh;
   out_shape[-1] = ow;
-  Tensor<T> y = Tensor<T>::empty(out_shape);
+  Tensor<T> y = Tensor<T>::empty(out_shape, x.device());
+  const index_t rows = out_shape.numel() / std::max<index_t>(ow, 1);
+  if (x.is_cuda()) {
+    check_cuda_dtype<T>("pad/crop");
+    if constexpr (std::is_same_v<T, float>)
+      TLC_CUDA_CALL("pad/crop",
+                    cuda::window_rows(x.data(), y.data(), H, W, oh, ow, top, left, static_cast<int>(border), rows));
+    return y;
+  }
   const kernels::WindowRow<T> k{x.data(), y.data(), H, W, oh, ow, top, left, border};
-  parallel_for(0, out_shape.numel() / std::max<index_t>(ow, 1), row_grain(ow), [&](index_t lo, index_t hi) {
+  parallel_for(0, rows, row_grain(ow), [&](index_t lo, index_t hi) {
     for (index_t row = lo; row < hi; ++row) k(row);
   });
   return y;
@@ -50,19 +65,34 @@ Tensor<T> window(const Tensor<T>& x, index_t top, index_t left, index_t oh, inde
 // Gradient of a Replicate/Reflect window with respect to its input of shape `in_shape`.
 template <class T>
 Tensor<T> window_scatter(const Tensor<T>& g, const Shape& in_shape, index_t top, index_t left, kernels::Border border) {
-  Tensor<T> gx = Tensor<T>::zeros(in_shape);
+  Tensor<T> gx = Tensor<T>::zeros(in_shape, g.device());
   const index_t H = in_shape[-2], W = in_shape[-1], OH = g.size(-2), OW = g.size(-1);
+  const index_t planes = in_shape.numel() / (H * W);
+  if (g.is_cuda()) {
+    check_cuda_dtype<T>("pad");
+    if constexpr (std::is_same_v<T, float>)
+      TLC_CUDA_CALL("pad", cuda::window_scatter(g.data(), gx.data(), H, W, OH, OW, top, left, static_cast<int>(border),
+                                                planes));
+    return gx;
+  }
   const kernels::WindowScatterPlane<T> k{g.data(), gx.data(), H, W, OH, OW, top, left, border};
-  parallel_for(0, in_shape.numel() / (H * W), row_grain(OH * OW), [&](index_t lo, index_t hi) {
+  parallel_for(0, planes, row_grain(OH * OW), [&](index_t lo, index_t hi) {
     for (index_t p = lo; p < hi; ++p) k(p);
   });
   return gx;
 }
 
 // Copies `outer` blocks of `count` contiguous elements, block o from src + o*src_stride to
-// dst + o*dst_stride.
+// dst + o*dst_stride, both in memory of `device`.
 template <class T>
-void copy_blocks(const T* src, index_t src_stride, T* dst, index_t dst_stride, index_t outer, index_t count) {
+void copy_blocks(const char* op, Device device, const T* src, index_t src_stride, T* dst, index_t dst_stride,
+                 index_t outer, index_t count) {
+  if (device.is_cuda()) {
+    check_cuda_dtype<T>(op);
+    if constexpr (std::is_same_v<T, float>)
+      TLC_CUDA_CALL(op, cuda::copy_blocks(src, src_stride, dst, dst_stride, outer, count));
+    return;
+  }
   parallel_for(0, outer, row_grain(count), [&](index_t lo, index_t hi) {
     for (index_t o = lo; o < hi; ++o)
       std::memcpy(dst + o * dst_stride, src + o * src_stride, static_cast<size_t>(count) * sizeof(T));
@@ -87,10 +117,11 @@ template <class T>
 Tensor<T> slice_raw(const Tensor<T>& x, int axis, index_t start, index_t len) {
   Shape out_shape = x.shape();
   out_shape[axis] = len;
-  Tensor<T> y = Tensor<T>::empty(out_shape);
+  Tensor<T> y = Tensor<T>::empty(out_shape, x.device());
   index_t outer, inner;
   outer_inner(x.shape(), axis, outer, inner);
-  copy_blocks(x.data() + start * inner, x.size(axis) * inner, y.data(), len * inner, outer, len * inner);
+  copy_blocks("slice", x.device(), x.data() + start * inner, x.size(axis) * inner, y.data(), len * inner, outer,
+              len * inner);
   return y;
 }
 
@@ -98,7 +129,6 @@ template <class T>
 void check_spatial(const char* op, const Tensor<T>& x) {
   check_defined(op, x);
   TLC_CHECK(x.dim() >= 2, ShapeError, op, ": expected a tensor of rank >= 2 (..., H, W), found shape ", x.shape().str());
-  require_cpu(op, x);
 }
 
 }  // namespace detail
@@ -107,7 +137,6 @@ void check_spatial(const char* op, const Tensor<T>& x) {
 template <class T>
 Tensor<T> pixel_shuffle(const Tensor<T>& x, index_t r) {
   detail::check_rank("pixel_shuffle", x, 4);
-  detail::require_cpu("pixel_shuffle", x);
   TLC_CHECK(r >= 1, ShapeError, "pixel_shuffle: expected a factor >= 1, found ", r);
   TLC_CHECK(x.size(1) % (r * r) == 0, ShapeError, "pixel_shuffle: expected channels divisible by ", r * r,
             ", found shape ", x.shape().str());
@@ -121,7 +150,6 @@ Tensor<T> pixel_shuffle(const Tensor<T>& x, index_t r) {
 template <class T>
 Tensor<T> pixel_unshuffle(const Tensor<T>& x, index_t r) {
   detail::check_rank("pixel_unshuffle", x, 4);
-  detail::require_cpu("pixel_unshuffle", x);
   TLC_CHECK(r >= 1, ShapeError, "pixel_unshuffle: expected a factor >= 1, found ", r);
   TLC_CHECK(x.size(2) % r == 0 && x.size(3) % r == 0, ShapeError, "pixel_unshuffle: expected H and W divisible by ", r,
             ", found shape ", x.shape().str());
@@ -176,18 +204,18 @@ Tensor<T> crop(const Tensor<T>& x, index_t top, index_t left, index_t height, in
 template <class T>
 Tensor<T> slice(const Tensor<T>& x, int axis, index_t start, index_t end) {
   detail::check_defined("slice", x);
-  detail::require_cpu("slice", x);
   const int a = detail::checked_axis("slice", x.shape(), axis);
   TLC_CHECK(start >= 0 && start < end && end <= x.size(a), ShapeError, "slice: expected 0 <= start < end <= ", x.size(a),
             " on axis ", axis, " of shape ", x.shape().str(), ", found [", start, ",", end, ")");
   Tensor<T> y = detail::slice_raw(x, a, start, end - start);
   const Shape in_shape = x.shape();
   return autograd::record<T>(y, "slice", {x}, [in_shape, a, start](const Tensor<T>& g, const std::vector<bool>&) {
-    Tensor<T> gx = Tensor<T>::zeros(in_shape);
+    Tensor<T> gx = Tensor<T>::zeros(in_shape, g.device());
     index_t outer, inner;
     detail::outer_inner(in_shape, a, outer, inner);
     const index_t len = g.size(a);
-    detail::copy_blocks(g.data(), len * inner, gx.data() + start * inner, in_shape[a] * inner, outer, len * inner);
+    detail::copy_blocks("slice", g.device(), g.data(), len * inner, gx.data() + start * inner, in_shape[a] * inner,
+                        outer, len * inner);
     return std::vector<Tensor<T>>{gx};
   });
 }
@@ -218,7 +246,6 @@ template <class T>
 Tensor<T> concat(const std::vector<Tensor<T>>& xs, int axis = 1) {
   TLC_CHECK(!xs.empty(), ShapeError, "concat: expected at least one tensor, found none");
   detail::check_defined("concat", xs[0]);
-  detail::require_cpu("concat", xs[0]);
   const Shape first = xs[0].shape();
   const int a = detail::checked_axis("concat", first, axis);
   Shape out_shape = first;
@@ -232,14 +259,15 @@ Tensor<T> concat(const std::vector<Tensor<T>>& xs, int axis = 1) {
               ", found ", s.str(), " for input ", i);
     out_shape[a] += s[a];
   }
-  Tensor<T> y = Tensor<T>::empty(out_shape);
+  Tensor<T> y = Tensor<T>::empty(out_shape, xs[0].device());
   index_t outer, inner;
   detail::outer_inner(out_shape, a, outer, inner);
   std::vector<index_t> starts, lens;
   index_t start = 0;
   for (const auto& x : xs) {
     const index_t len = x.size(a);
-    detail::copy_blocks(x.data(), len * inner, y.data() + start * inner, out_shape[a] * inner, outer, len * inner);
+    detail::copy_blocks("concat", x.device(), x.data(), len * inner, y.data() + start * inner, out_shape[a] * inner,
+                        outer, len * inner);
     starts.push_back(start);
     lens.push_back(len);
     start += len;

@@ -4,7 +4,10 @@
 // per plane whatever the window: running sums in double (mean) and van Herk/Gil-Werman block
 // maxima (max) over the valid (H-k1+1) x (W-k2+1) map, then a gather through the clamped starts,
 // so the replicate-padded tensor of the reference code is never built. A window covering the map
-// gives the global mean/max at every pixel.
+// gives the global mean/max at every pixel. The two halves are ops of their own as well:
+// local_mean_valid / local_max_valid return the valid map and local_expand gathers it back to
+// H x W, so point-wise layers after a pool can run on the smaller map (spec 6.6c):
+// local_mean(x) == local_expand(local_mean_valid(x)) exactly.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -115,17 +118,30 @@ void gather_row(const S* v, Out* dst, const BoxGeom& g, F&& f) {
   for (index_t j = left + wv; j < g.W; ++j) dst[j] = last;
 }
 
+// Output rows [row_begin(t), row_end(t)) of the plane y, all served by valid row t (values v).
+template <class S, class Out, class F>
+void expand_rows(const S* v, Out* y, const BoxGeom& g, index_t t, F&& f) {
+  Out* first = y + g.row_begin(t) * g.W;
+  gather_row(v, first, g, f);
+  for (index_t i = g.row_begin(t) + 1; i < g.row_end(t); ++i)
+    std::memcpy(y + i * g.W, first, sizeof(Out) * static_cast<size_t>(g.W));
+}
+
 // Adjoint of gather_row: acc[c0(j)] += sign * v[j].
 template <class S>
 void scatter_row_add(const S* v, double sign, double* acc, const BoxGeom& g) {
-  const index_t left = (g.k2 - 1) / 2, wv = g.wv();
-  for (index_t j = 0; j < g.W; ++j) acc[std::clamp<index_t>(j - left, 0, wv - 1)] += sign * v[j];
+  for (index_t j = 0; j < g.W; ++j) acc[kernels::window_start(j, g.k2, g.W)] += sign * v[j];
 }
 
-// Local mean of one plane, output rows served by valid window rows [t_lo, t_hi).
-template <class In, class Out>
-void box_mean_plane(const In* x, Out* y, const BoxGeom& g, index_t t_lo, index_t t_hi) {
-  const double inv = g.inv_area();
+// Adjoint of expand_rows: scatter_row_add over the output rows of gy that valid row t serves.
+template <class T>
+void expand_rows_adjoint(const T* gy, double sign, double* acc, const BoxGeom& g, index_t t) {
+  for (index_t i = g.row_begin(t); i < g.row_end(t); ++i) scatter_row_add(gy + i * g.W, sign, acc, g);
+}
+
+// Valid window sums of one plane for valid rows [t_lo, t_hi): emit(t, sums), g.wv() doubles.
+template <class In, class Emit>
+void box_sum_rows(const In* x, const BoxGeom& g, index_t t_lo, index_t t_hi, Emit&& emit) {
   std::vector<double> v(static_cast<size_t>(g.wv()));
   sliding_row_sums(
       g.H, g.k1, 0, t_lo, t_hi, g.W,
@@ -135,28 +151,21 @@ void box_mean_plane(const In* x, Out* y, const BoxGeom& g, index_t t_lo, index_t
       },
       [&](index_t t, const double* acc) {
         box_sum_1d(acc, g.W, g.k2, 0, g.wv(), v.data());
-        Out* first = y + g.row_begin(t) * g.W;
-        gather_row(v.data(), first, g, [inv](double s) { return static_cast<Out>(s * inv); });
-        for (index_t i = g.row_begin(t) + 1; i < g.row_end(t); ++i)
-          std::memcpy(y + i * g.W, first, sizeof(Out) * static_cast<size_t>(g.W));
+        emit(t, static_cast<const double*>(v.data()));
       });
 }
 
-// Adjoint of box_mean_plane for output (= input-gradient) rows [a_lo, a_hi): the gradient is
-// gathered onto the window starts, then spread over each window by a full box sum.
-template <class T>
-void box_mean_adjoint_plane(const T* gy, T* gx, const BoxGeom& g, index_t a_lo, index_t a_hi) {
+// Adjoint of the valid window means for output (= input-gradient) rows [a_lo, a_hi): each
+// valid-map gradient is spread over its window by a full box sum. add_row(t, sign, acc) adds
+// sign * (the gradient of valid row t, g.wv() values) to acc.
+template <class T, class AddRow>
+void box_mean_adjoint_plane(T* gx, const BoxGeom& g, index_t a_lo, index_t a_hi, AddRow&& add_row) {
   const double inv = g.inv_area();
   std::vector<double> row(static_cast<size_t>(g.W));
-  sliding_row_sums(
-      g.hv(), g.k1, g.k1 - 1, a_lo, a_hi, g.wv(),
-      [&](index_t r, double sign, double* acc) {
-        for (index_t i = g.row_begin(r); i < g.row_end(r); ++i) scatter_row_add(gy + i * g.W, sign, acc, g);
-      },
-      [&](index_t a, const double* acc) {
-        box_sum_1d(acc, g.wv(), g.k2, g.k2 - 1, g.W, row.data());
-        for (index_t j = 0; j < g.W; ++j) gx[a * g.W + j] = static_cast<T>(row[j] * inv);
-      });
+  sliding_row_sums(g.hv(), g.k1, g.k1 - 1, a_lo, a_hi, g.wv(), add_row, [&](index_t a, const double* acc) {
+    box_sum_1d(acc, g.wv(), g.k2, g.k2 - 1, g.W, row.data());
+    for (index_t j = 0; j < g.W; ++j) gx[a * g.W + j] = static_cast<T>(row[j] * inv);
+  });
 }
 
 // NaN ranks above every number, so a NaN in a window propagates (as in PyTorch's max pooling).
@@ -224,10 +233,90 @@ void window_max_plane(const T* x, const BoxGeom& g, std::vector<T>& vmax, std::v
   sliding_argmax<kArg>(rmax.data(), rarg.data(), H, wv, g.k1, vmax.data(), varg.data(), pre, pre_arg, suf, suf_arg);
 }
 
+template <class T>
+void check_valid_map(const char* op, const Tensor<T>& v, const BoxGeom& g) {
+  TLC_CHECK(v.size(2) == g.hv() && v.size(3) == g.wv(), ShapeError, op, ": expected a ", g.hv(), "x", g.wv(),
+            " valid map for ", g.k1, "x", g.k2, " windows on a ", g.H, "x", g.W, " map, found shape ", v.shape().str());
+}
+
 }  // namespace detail
+
+// out[n,c,t,s] = mean of x[n,c] over rows [t, t+k1) and cols [s, s+k2), k = min(K, size) per axis:
+// the valid window means, [N, C, H-k1+1, W-k2+1]. Sums accumulate in double.
+template <class T>
+Tensor<T> local_mean_valid(const Tensor<T>& x, index_t kh, index_t kw) {
+  const char* op = "local_mean_valid";
+  detail::check_local_input(op, x);
+  detail::check_window_args(op, kh, kw);
+  const Shape s = x.shape();
+  const detail::BoxGeom g(s[2], s[3], kh, kw);
+  const index_t planes = s[0] * s[1], plane = g.H * g.W, vplane = g.hv() * g.wv();
+  Tensor<T> v = Tensor<T>::empty({s[0], s[1], g.hv(), g.wv()});
+  const T* px = x.data();
+  T* pv = v.data();
+  const double inv = g.inv_area();
+  detail::for_plane_rows(planes, g.hv(), g.k1, [&](index_t p, index_t lo, index_t hi) {
+    detail::box_sum_rows(px + p * plane, g, lo, hi, [&](index_t t, const double* sums) {
+      T* dst = pv + p * vplane + t * g.wv();
+      for (index_t j = 0; j < g.wv(); ++j) dst[j] = static_cast<T>(sums[j] * inv);
+    });
+  });
+  return autograd::record<T>(v, op, {x}, [s, g](const Tensor<T>& gv, const std::vector<bool>&) {
+    const index_t plane = g.H * g.W, vplane = g.hv() * g.wv();
+    Tensor<T> gx = Tensor<T>::empty(s);
+    const T* pg = gv.data();
+    T* pgx = gx.data();
+    detail::for_plane_rows(s[0] * s[1], g.H, g.k1, [&](index_t p, index_t lo, index_t hi) {
+      const T* gp = pg + p * vplane;
+      detail::box_mean_adjoint_plane(pgx + p * plane, g, lo, hi, [&](index_t t, double sign, double* acc) {
+        const T* row = gp + t * g.wv();
+        for (index_t j = 0; j < g.wv(); ++j) acc[j] += sign * row[j];
+      });
+    });
+    return std::vector<Tensor<T>>{gx};
+  });
+}
+
+// out[n,c,i,j] = v[n,c,r0(i),c0(j)] with the clamped window starts r0 = clamp(i - (k1-1)/2, 0, H-k1),
+// c0 likewise (spec 6.1), k = min(K, size) per axis; v must be the [N, C, H-k1+1, W-k2+1] valid map.
+// The gradient of each valid entry is the sum over the pixels it serves.
+template <class T>
+Tensor<T> local_expand(const Tensor<T>& v, index_t H, index_t W, index_t kh, index_t kw) {
+  const char* op = "local_expand";
+  detail::check_local_input(op, v);
+  detail::check_window_args(op, kh, kw);
+  TLC_CHECK(H >= 1 && W >= 1, ShapeError, op, ": expected an output size >= 1, found ", H, "x", W);
+  const detail::BoxGeom g(H, W, kh, kw);
+  detail::check_valid_map(op, v, g);
+  const Shape vs = v.shape();
+  const index_t planes = vs[0] * vs[1], plane = H * W, vplane = g.hv() * g.wv();
+  Tensor<T> y = Tensor<T>::empty({vs[0], vs[1], H, W});
+  const T* pv = v.data();
+  T* py = y.data();
+  detail::for_plane_rows(planes, g.hv(), 1, [&](index_t p, index_t lo, index_t hi) {
+    for (index_t t = lo; t < hi; ++t)
+      detail::expand_rows(pv + p * vplane + t * g.wv(), py + p * plane, g, t, [](T a) { return a; });
+  });
+  return autograd::record<T>(y, op, {v}, [vs, g](const Tensor<T>& gy, const std::vector<bool>&) {
+    const index_t plane = g.H * g.W, vplane = g.hv() * g.wv();
+    Tensor<T> gv = Tensor<T>::empty(vs);
+    const T* pg = gy.data();
+    T* pgv = gv.data();
+    detail::for_plane_rows(vs[0] * vs[1], g.hv(), 1, [&](index_t p, index_t lo, index_t hi) {
+      std::vector<double> acc(static_cast<size_t>(g.wv()));
+      for (index_t t = lo; t < hi; ++t) {
+        std::fill(acc.begin(), acc.end(), 0.0);
+        detail::expand_rows_adjoint(pg + p * plane, 1.0, acc.data(), g, t);
+        for (index_t j = 0; j < g.wv(); ++j) pgv[p * vplane + t * g.wv() + j] = static_cast<T>(acc[j]);
+      }
+    });
+    return std::vector<Tensor<T>>{gv};
+  });
+}
 
 // out[n,c,i,j] = mean of x[n,c] over rows [r0, r0+k1) and cols [c0, c0+k2), k = min(K, size) per
 // axis, r0 = clamp(i - (k1-1)/2, 0, H-k1), c0 likewise (spec 6.1). Sums accumulate in double.
+// local_expand(local_mean_valid(x)) fused: each valid row is gathered while still in double.
 template <class T>
 Tensor<T> local_mean(const Tensor<T>& x, index_t kh, index_t kw) {
   const char* op = "local_mean";
@@ -239,68 +328,74 @@ Tensor<T> local_mean(const Tensor<T>& x, index_t kh, index_t kw) {
   Tensor<T> y = Tensor<T>::empty(s);
   const T* px = x.data();
   T* py = y.data();
+  const double inv = g.inv_area();
   detail::for_plane_rows(planes, g.hv(), g.k1, [&](index_t p, index_t lo, index_t hi) {
-    detail::box_mean_plane(px + p * plane, py + p * plane, g, lo, hi);
+    detail::box_sum_rows(px + p * plane, g, lo, hi, [&](index_t t, const double* sums) {
+      // Rounded to T before the gather, as local_mean_valid stores it: the composition is exact.
+      detail::expand_rows(sums, py + p * plane, g, t, [inv](double a) { return static_cast<T>(a * inv); });
+    });
   });
   return autograd::record<T>(y, op, {x}, [s, g](const Tensor<T>& gy, const std::vector<bool>&) {
-    const index_t planes = s[0] * s[1], plane = g.H * g.W;
+    const index_t plane = g.H * g.W;
     Tensor<T> gx = Tensor<T>::empty(s);
     const T* pg = gy.data();
     T* pgx = gx.data();
-    detail::for_plane_rows(planes, g.H, g.k1, [&](index_t p, index_t lo, index_t hi) {
-      detail::box_mean_adjoint_plane(pg + p * plane, pgx + p * plane, g, lo, hi);
+    detail::for_plane_rows(s[0] * s[1], g.H, g.k1, [&](index_t p, index_t lo, index_t hi) {
+      detail::box_mean_adjoint_plane(pgx + p * plane, g, lo, hi, [&](index_t t, double sign, double* acc) {
+        detail::expand_rows_adjoint(pg + p * plane, sign, acc, g, t);
+      });
     });
     return std::vector<Tensor<T>>{gx};
   });
 }
 
-// out[n,c,i,j] = max of x[n,c] over the same clamped window as local_mean. The gradient of each
-// output goes to its window's arg-max; ties pick the first element in row-major order (topmost
-// row, then leftmost column). NaN propagates.
+// out[n,c,t,s] = max of x[n,c] over rows [t, t+k1) and cols [s, s+k2): the valid window maxima,
+// [N, C, H-k1+1, W-k2+1]. The gradient of each output goes to its window's arg-max; ties pick the
+// first element in row-major order (topmost row, then leftmost column). NaN propagates.
 template <class T>
-Tensor<T> local_max(const Tensor<T>& x, index_t kh, index_t kw) {
-  const char* op = "local_max";
+Tensor<T> local_max_valid(const Tensor<T>& x, index_t kh, index_t kw) {
+  const char* op = "local_max_valid";
   detail::check_local_input(op, x);
   detail::check_window_args(op, kh, kw);
   const Shape s = x.shape();
   const detail::BoxGeom g(s[2], s[3], kh, kw);
-  const index_t plane = g.H * g.W, wv = g.wv();
-  Tensor<T> y = Tensor<T>::empty(s);
+  const index_t plane = g.H * g.W, vplane = g.hv() * g.wv();
+  Tensor<T> v = Tensor<T>::empty({s[0], s[1], g.hv(), g.wv()});
   const T* px = x.data();
-  T* py = y.data();
+  T* pv = v.data();
   parallel_for(0, s[0] * s[1], 1, [&](index_t lo, index_t hi) {
     std::vector<T> vmax;
     std::vector<index_t> varg;
     for (index_t p = lo; p < hi; ++p) {
       detail::window_max_plane<false>(px + p * plane, g, vmax, varg);
-      T* yp = py + p * plane;
-      for (index_t t = 0; t < g.hv(); ++t) {
-        T* first = yp + g.row_begin(t) * g.W;
-        detail::gather_row(vmax.data() + t * wv, first, g, [](T v) { return v; });
-        for (index_t i = g.row_begin(t) + 1; i < g.row_end(t); ++i)
-          std::memcpy(yp + i * g.W, first, sizeof(T) * static_cast<size_t>(g.W));
-      }
+      std::copy(vmax.begin(), vmax.end(), pv + p * vplane);
     }
   });
-  return autograd::record<T>(y, op, {x}, [x, g](const Tensor<T>& gy, const std::vector<bool>&) {
-    const index_t plane = g.H * g.W, wv = g.wv(), left = (g.k2 - 1) / 2;
+  return autograd::record<T>(v, op, {x}, [x, g](const Tensor<T>& gv, const std::vector<bool>&) {
+    const index_t plane = g.H * g.W, vplane = g.hv() * g.wv();
     Tensor<T> gx = Tensor<T>::zeros(x.shape());
-    const T *px = x.data(), *pg = gy.data();
+    const T *px = x.data(), *pg = gv.data();
     T* pgx = gx.data();
     parallel_for(0, x.size(0) * x.size(1), 1, [&](index_t lo, index_t hi) {
       std::vector<T> vmax;
       std::vector<index_t> varg;
       for (index_t p = lo; p < hi; ++p) {
         detail::window_max_plane<true>(px + p * plane, g, vmax, varg);  // recomputed: nothing kept alive between passes
-        for (index_t i = 0; i < g.H; ++i) {
-          const index_t* arow = varg.data() + kernels::window_start(i, g.k1, g.H) * wv;
-          for (index_t j = 0; j < g.W; ++j)
-            pgx[p * plane + arow[std::clamp<index_t>(j - left, 0, wv - 1)]] += pg[p * plane + i * g.W + j];
-        }
+        for (index_t e = 0; e < vplane; ++e) pgx[p * plane + varg[e]] += pg[p * vplane + e];
       }
     });
     return std::vector<Tensor<T>>{gx};
   });
+}
+
+// out[n,c,i,j] = max of x[n,c] over the same clamped window as local_mean: local_max_valid, then
+// local_expand (ties and NaN as there).
+template <class T>
+Tensor<T> local_max(const Tensor<T>& x, index_t kh, index_t kw) {
+  const char* op = "local_max";
+  detail::check_local_input(op, x);
+  detail::check_window_args(op, kh, kw);
+  return local_expand(local_max_valid(x, kh, kw), x.size(2), x.size(3), kh, kw);
 }
 
 }  // namespace tlc::ops

@@ -21,7 +21,7 @@ template <class T>
 Tensor<T> pixel_loss(const char* op, const Tensor<T>& pred, const Tensor<T>& target, kernels::PointLoss kind, T eps,
                      bool psnr) {
   check_same_shape(op, pred, target);
-  require_cpu(op, pred);
+  if (pred.is_cuda()) check_cuda_dtype<T>(op);
   if (psnr) check_rank(op, pred, 4, "prediction");
   TLC_CHECK(pred.numel() > 0, ShapeError, op, ": expected non-empty tensors, found shape ", pred.shape().str());
   const index_t N = psnr ? pred.size(0) : 1, M = pred.numel() / N;
@@ -30,14 +30,20 @@ Tensor<T> pixel_loss(const char* op, const Tensor<T>& pred, const Tensor<T>& tar
   const index_t chunks = (M + kLossChunk - 1) / kLossChunk;
   std::vector<double> partial(static_cast<size_t>(N * chunks));
   const T *pp = pred.data(), *pt = target.data();
-  parallel_for(0, N * chunks, 1, [&](index_t lo, index_t hi) {
-    for (index_t t = lo; t < hi; ++t) {
-      const index_t n = t / chunks, b = n * M + (t % chunks) * kLossChunk, e = std::min(b + kLossChunk, (n + 1) * M);
-      double acc = 0.0;
-      for (index_t i = b; i < e; ++i) acc += term.value(pp[i] - pt[i]);
-      partial[static_cast<size_t>(t)] = acc;
-    }
-  });
+  if (pred.is_cuda()) {
+    if constexpr (std::is_same_v<T, float>)
+      TLC_CUDA_CALL(op,
+                    cuda::pixel_loss_partials(static_cast<int>(kind), eps, pp, pt, N, M, kLossChunk, partial.data()));
+  } else {
+    parallel_for(0, N * chunks, 1, [&](index_t lo, index_t hi) {
+      for (index_t t = lo; t < hi; ++t) {
+        const index_t n = t / chunks, b = n * M + (t % chunks) * kLossChunk, e = std::min(b + kLossChunk, (n + 1) * M);
+        double acc = 0.0;
+        for (index_t i = b; i < e; ++i) acc += term.value(pp[i] - pt[i]);
+        partial[static_cast<size_t>(t)] = acc;
+      }
+    });
+  }
 
   // coef[n] = dL/d term for the elements of image n.
   std::vector<double> coef(static_cast<size_t>(N));
@@ -55,13 +61,23 @@ Tensor<T> pixel_loss(const char* op, const Tensor<T>& pred, const Tensor<T>& tar
     }
   }
 
-  Tensor<T> out = Tensor<T>::scalar(static_cast<T>(loss));
+  Tensor<T> out = Tensor<T>::scalar(static_cast<T>(loss), pred.device());
   return autograd::record<T>(
-      out, op, {pred, target}, [pred, target, term, coef, M](const Tensor<T>& g, const std::vector<bool>& needs) {
-        const double scale = static_cast<double>(g.item());
-        Tensor<T> gp = Tensor<T>::empty(pred.shape());
+      out, op, {pred, target},
+      [op, pred, target, term, coef, N, M](const Tensor<T>& g, const std::vector<bool>& needs) {
+        const double scale = static_cast<double>(g.item());  // item() copies from the device
+        Tensor<T> gp = Tensor<T>::empty(pred.shape(), pred.device());
         const T *pp = pred.data(), *pt = target.data();
         T* pg = gp.data();
+        if (pred.is_cuda()) {
+          std::vector<T> c(static_cast<size_t>(N));
+          for (size_t n = 0; n < c.size(); ++n) c[n] = static_cast<T>(coef[n] * scale);
+          const Tensor<T> cd = Tensor<T>::from_vector({N}, c).to(pred.device());
+          if constexpr (std::is_same_v<T, float>)
+            TLC_CUDA_CALL(op, cuda::pixel_loss_grad(static_cast<int>(term.kind), term.eps, pp, pt, cd.data(), M, pg,
+                                                    pred.numel()));
+          return std::vector<Tensor<T>>{needs[0] ? gp : Tensor<T>(), needs[1] ? neg(gp) : Tensor<T>()};
+        }
         parallel_for(0, pred.numel(), kElementwiseGrain, [&](index_t lo, index_t hi) {
           while (lo < hi) {  // one image at a time: its coefficient is constant
             const index_t n = lo / M, e = std::min(hi, (n + 1) * M);

@@ -19,6 +19,8 @@ Tensor<T> sum(const Tensor<T>& x, std::vector<int> axes = {}, bool keepdim = fal
   const Shape keep_shape = detail::reduced_shape(x.shape(), mask, true);
   return autograd::record<T>(out, "sum", {x}, [in_shape, keep_shape](const Tensor<T>& g, const std::vector<bool>&) {
     Tensor<T> gk = g.view_as_shape(keep_shape);
+    // CUDA: the broadcasting add body spreads gk over the input shape.
+    if (g.is_cuda()) return std::vector<Tensor<T>>{add(Tensor<T>::zeros(in_shape, g.device()), gk)};
     Tensor<T> r = Tensor<T>::empty(in_shape);
     const Shape s = in_shape.as4d(), k = keep_shape.as4d();
     const T* pg = gk.data();

@@ -34,15 +34,25 @@ void for_each_row(index_t rows, index_t row_len, const F& fn) {
 template <class T>
 Tensor<T> softmax(const Tensor<T>& x, int axis = -1) {
   detail::check_defined("softmax", x);
-  detail::require_cpu("softmax", x);
+  if (x.is_cuda()) detail::check_cuda_dtype<T>("softmax");
   index_t count;
   const kernels::AxisRows rows = detail::axis_rows("softmax", x.shape(), axis, count);
-  Tensor<T> y = Tensor<T>::empty(x.shape());
-  detail::for_each_row(count, rows.L, kernels::SoftmaxRow<T>{x.data(), y.data(), rows});
+  Tensor<T> y = Tensor<T>::empty(x.shape(), x.device());
+  if (x.is_cuda()) {
+    if constexpr (std::is_same_v<T, float>)
+      TLC_CUDA_CALL("softmax", cuda::softmax_forward(x.data(), y.data(), count, rows.L, rows.inner));
+  } else {
+    detail::for_each_row(count, rows.L, kernels::SoftmaxRow<T>{x.data(), y.data(), rows});
+  }
   Tensor<T> ys = y.detach();
   return autograd::record<T>(y, "softmax", {x}, [ys, rows, count](const Tensor<T>& g, const std::vector<bool>&) {
-    Tensor<T> gx = Tensor<T>::empty(ys.shape());
-    detail::for_each_row(count, rows.L, kernels::SoftmaxRowBackward<T>{ys.data(), g.data(), gx.data(), rows});
+    Tensor<T> gx = Tensor<T>::empty(ys.shape(), ys.device());
+    if (ys.is_cuda()) {
+      if constexpr (std::is_same_v<T, float>)
+        TLC_CUDA_CALL("softmax", cuda::softmax_backward(ys.data(), g.data(), gx.data(), count, rows.L, rows.inner));
+    } else {
+      detail::for_each_row(count, rows.L, kernels::SoftmaxRowBackward<T>{ys.data(), g.data(), gx.data(), rows});
+    }
     return std::vector<Tensor<T>>{gx};
   });
 }
@@ -51,21 +61,32 @@ Tensor<T> softmax(const Tensor<T>& x, int axis = -1) {
 template <class T>
 Tensor<T> l2_normalize(const Tensor<T>& x, int axis = -1, double eps = 1e-12) {
   detail::check_defined("l2_normalize", x);
-  detail::require_cpu("l2_normalize", x);
+  if (x.is_cuda()) detail::check_cuda_dtype<T>("l2_normalize");
   TLC_CHECK(eps > 0, Error, "l2_normalize: expected eps > 0, found ", eps);
   index_t count;
   const kernels::AxisRows rows = detail::axis_rows("l2_normalize", x.shape(), axis, count);
-  Tensor<T> y = Tensor<T>::empty(x.shape()), norm = Tensor<T>::empty({count});
-  detail::for_each_row(count, rows.L, kernels::L2NormalizeRow<T>{x.data(), y.data(), norm.data(), rows, eps});
+  Tensor<T> y = Tensor<T>::empty(x.shape(), x.device()), norm = Tensor<T>::empty({count}, x.device());
+  if (x.is_cuda()) {
+    if constexpr (std::is_same_v<T, float>)
+      TLC_CUDA_CALL("l2_normalize",
+                    cuda::l2_normalize_forward(x.data(), y.data(), norm.data(), count, rows.L, rows.inner, eps));
+  } else {
+    detail::for_each_row(count, rows.L, kernels::L2NormalizeRow<T>{x.data(), y.data(), norm.data(), rows, eps});
+  }
   Tensor<T> ys = y.detach();
-  return autograd::record<T>(y, "l2_normalize", {x},
-                             [ys, norm, rows, count, eps](const Tensor<T>& g, const std::vector<bool>&) {
-                               Tensor<T> gx = Tensor<T>::empty(ys.shape());
-                               detail::for_each_row(count, rows.L,
-                                                    kernels::L2NormalizeRowBackward<T>{ys.data(), g.data(), norm.data(),
-                                                                                       gx.data(), rows, eps});
-                               return std::vector<Tensor<T>>{gx};
-                             });
+  return autograd::record<T>(y, "l2_normalize", {x}, [ys, norm, rows, count, eps](const Tensor<T>& g,
+                                                                                  const std::vector<bool>&) {
+    Tensor<T> gx = Tensor<T>::empty(ys.shape(), ys.device());
+    if (ys.is_cuda()) {
+      if constexpr (std::is_same_v<T, float>)
+        TLC_CUDA_CALL("l2_normalize", cuda::l2_normalize_backward(ys.data(), g.data(), norm.data(), gx.data(), count,
+                                                                  rows.L, rows.inner, eps));
+    } else {
+      detail::for_each_row(count, rows.L,
+                           kernels::L2NormalizeRowBackward<T>{ys.data(), g.data(), norm.data(), gx.data(), rows, eps});
+    }
+    return std::vector<Tensor<T>>{gx};
+  });
 }
 
 }  // namespace tlc::ops

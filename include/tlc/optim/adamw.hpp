@@ -47,9 +47,16 @@ class Adam {
     for (size_t i = 0; i < params_.size(); ++i) {
       Tensor<T> g = params_[i].grad();
       if (!g.defined()) continue;
-      ops::detail::require_cpu("Adam::step", params_[i]);
       T *p = params_[i].data(), *m = m_[i].data(), *v = v_[i].data();
       const T* pg = g.data();
+      if (params_[i].is_cuda()) {
+        ops::detail::check_cuda_dtype<T>("Adam::step");
+        if constexpr (std::is_same_v<T, float>)
+          TLC_CUDA_CALL("Adam::step", cuda::adam_step({f.lr, f.beta1, f.beta2, f.eps, f.weight_decay,
+                                                       f.bias_correction1, f.bias_correction2, f.decoupled},
+                                                      p, m, v, pg, params_[i].numel()));
+        continue;
+      }
       parallel_for(0, params_[i].numel(), 1 << 14, [&](index_t lo, index_t hi) {
         for (index_t j = lo; j < hi; ++j) f(p[j], m[j], v[j], pg[j]);
       });

@@ -5,8 +5,26 @@
 #include <vector>
 
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/kernels/elementwise.hpp"
 
 namespace tlc::optim {
+
+namespace detail {
+// Sum of squares of a gradient in double; on CUDA a deterministic device reduction.
+template <class T>
+double sum_squares(const Tensor<T>& g) {
+  if (g.is_cuda()) {
+    ops::detail::check_cuda_dtype<T>("clip_grad_norm");
+    if constexpr (std::is_same_v<T, float>)
+      TLC_CUDA_CALL("clip_grad_norm", return cuda::sum_squares(g.data(), g.numel()));
+    return 0.0;
+  }
+  const T* pg = g.data();
+  double sq = 0.0;
+  for (index_t i = 0; i < g.numel(); ++i) sq += static_cast<double>(pg[i]) * static_cast<double>(pg[i]);
+  return sq;
+}
+}  // namespace detail
 
 // Returns the norm before clipping.
 template <class T>
@@ -15,9 +33,7 @@ double clip_grad_norm(const std::vector<Tensor<T>>& params, double max_norm) {
   for (const auto& p : params) {
     Tensor<T> g = p.grad();
     if (!g.defined()) continue;
-    ops::detail::require_cpu("clip_grad_norm", g);
-    const T* pg = g.data();
-    for (index_t i = 0; i < g.numel(); ++i) sq += static_cast<double>(pg[i]) * static_cast<double>(pg[i]);
+    sq += detail::sum_squares(g);
   }
   const double norm = std::sqrt(sq);
   if (norm > max_norm) {
@@ -26,6 +42,12 @@ double clip_grad_norm(const std::vector<Tensor<T>>& params, double max_norm) {
       Tensor<T> g = p.grad();
       if (!g.defined()) continue;
       T* pg = g.data();
+      if (g.is_cuda()) {  // in place: the element-wise body reads and writes one element per index
+        if constexpr (std::is_same_v<T, float>)
+          TLC_CUDA_CALL("clip_grad_norm",
+                        cuda::unary_forward(static_cast<int>(kernels::Unary::MulScalar), scale, pg, pg, g.numel()));
+        continue;
+      }
       for (index_t i = 0; i < g.numel(); ++i) pg[i] *= scale;
     }
   }
@@ -38,6 +60,12 @@ bool grads_finite(const std::vector<Tensor<T>>& params) {
   for (const auto& p : params) {
     Tensor<T> g = p.grad();
     if (!g.defined()) continue;
+    if (g.is_cuda()) {
+      // A double sum of squared floats cannot overflow (n * FLT_MAX^2 << DBL_MAX): it is finite
+      // exactly when every element is.
+      if (!std::isfinite(detail::sum_squares(g))) return false;
+      continue;
+    }
     const T* pg = g.data();
     for (index_t i = 0; i < g.numel(); ++i)
       if (!std::isfinite(pg[i])) return false;

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/kernels/optim.hpp"
 
 namespace tlc::optim {
 
@@ -13,12 +14,17 @@ class Ema {
     for (const auto& p : params_) shadow_.push_back(p.detach().clone());
   }
   void update() {
-    const T d = static_cast<T>(decay_);
+    const kernels::EmaStep<T> f{static_cast<T>(decay_)};
     for (size_t i = 0; i < params_.size(); ++i) {
-      ops::detail::require_cpu("Ema::update", params_[i]);
       const T* p = params_[i].data();
       T* s = shadow_[i].data();
-      for (index_t j = 0; j < params_[i].numel(); ++j) s[j] = d * s[j] + (T(1) - d) * p[j];
+      const index_t n = params_[i].numel();
+      if (params_[i].is_cuda()) {
+        ops::detail::check_cuda_dtype<T>("Ema::update");
+        if constexpr (std::is_same_v<T, float>) TLC_CUDA_CALL("Ema::update", cuda::ema_update(f.decay, p, s, n));
+        continue;
+      }
+      for (index_t j = 0; j < n; ++j) f(s[j], p[j]);
     }
   }
   const std::vector<Tensor<T>>& shadow() const { return shadow_; }

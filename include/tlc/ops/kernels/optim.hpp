@@ -25,4 +25,11 @@ struct AdamStep {
   }
 };
 
+// Exponential moving average: shadow = decay * shadow + (1 - decay) * p.
+template <class T>
+struct EmaStep {
+  T decay;
+  TLC_HD void operator()(T& shadow, T p) const { shadow = decay * shadow + (T(1) - decay) * p; }
+};
+
 }  // namespace tlc::kernels
