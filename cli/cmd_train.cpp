@@ -149,7 +149,10 @@ int cmd_train(const Argv& argv) {
   for (std::size_t i : val_indices) {
     Rng rng(name_seed(all->name(i)));
     data::Pair p = all->full(i, rng);  // paired: the stored pair; clean: re-degraded below
-    if (!paired) p.input = eval_deg.apply(p.target, rng);
+    if (!paired) {
+      Rng eval_rng(name_seed(all->name(i)));  // the same noise `tlc eval` draws for this image
+      p.input = eval_deg.apply(p.target, eval_rng);
+    }
     val.push_back({all->name(i), p.input, p.target});
   }
 
