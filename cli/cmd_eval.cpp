@@ -10,9 +10,6 @@
 
 namespace tlc::cli {
 
-void add_inference_options(Args& a);
-models::InferenceOptions inference_options(const Args& a, const models::ModelInfo& info);
-
 namespace {
 
 std::vector<models::Mode> parse_modes(const std::string& s) {

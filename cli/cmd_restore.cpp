@@ -13,31 +13,6 @@ namespace tlc::cli {
 
 namespace fs = std::filesystem;
 
-// Inference options from the shared flags (--mode, --scale, --train-size, --tile, --overlap).
-models::InferenceOptions inference_options(const Args& a, const models::ModelInfo& info);
-void add_inference_options(Args& a);
-
-void add_inference_options(Args& a) {
-  a.option("mode", "global|tlc|tile", "inference mode", "tlc");
-  a.option("scale", "S", "TLC window = S x the training-time map size", "1.5");
-  a.option("train-size", "N|HxW", "override the training patch size the TLC windows are calibrated at");
-  a.option("tile", "N", "tile side for --mode tile (default: the training size)");
-  a.option("overlap", "N", "tile overlap in pixels", "32");
-}
-
-models::InferenceOptions inference_options(const Args& a, const models::ModelInfo& info) {
-  models::InferenceOptions o;
-  o.mode = models::parse_mode(a.get("mode"));
-  o.scale = std::stod(a.get("scale"));
-  if (!(o.scale > 0)) throw UsageError("--scale expects a positive number, found " + a.get("scale"));
-  o.train_h = info.train_h;
-  o.train_w = info.train_w;
-  if (a.has("train-size")) std::tie(o.train_h, o.train_w) = models::parse_size(a.get("train-size"), "--train-size");
-  if (a.has("tile")) o.tile = models::parse_size(a.get("tile"), "--tile").first;
-  o.overlap = std::stoll(a.get("overlap"));
-  return o;
-}
-
 int cmd_restore(const Argv& argv) {
   Args a("restore", "Restore images with a tlc model. IN and OUT are files or folders; outputs are written to a\n"
                     "temporary name and renamed, never left half-written. Gray and RGBA inputs keep their\n"

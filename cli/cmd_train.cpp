@@ -119,11 +119,8 @@ int cmd_train(const Argv& argv) {
     if (!known) throw UsageError("unknown setting '" + k + "' (see tlc train --help)");
   }
   std::filesystem::create_directories(out);
-  {
-    io::json::Value j = io::json::Value::object();
-    for (auto& [k, v] : cfg) j.set(k, io::json::Value(v));
-    io::write_file_atomic(out + "/config.json", j.dump() + "\n");
-  }
+  const std::string config_text = models::config_json(c);  // every setting, resolved
+  io::write_file_atomic(out + "/config.json", config_text + "\n");
 
   nn::manual_seed(static_cast<std::uint64_t>(c.integer("train.seed", 42)));
   auto model = models::make_model(arch, model_cfg);
@@ -230,11 +227,7 @@ int cmd_train(const Argv& argv) {
   info.train_h = info.train_w = patch;
   info.degradation = paired ? "" : c.str("data.degrade", "");
   info.eval_degradation = eval_spec;
-  info.metadata["tlc.train_config"] = [&] {
-    io::json::Value j = io::json::Value::object();
-    for (auto& [k2, v] : cfg) j.set(k2, io::json::Value(v));
-    return j.dump();
-  }();
+  info.metadata["tlc.train_config"] = config_text;
   models::save_model(out + "/model.safetensors", *model, info);
   std::fprintf(stderr, "model written to %s/model.safetensors\n", out.c_str());
   return 0;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/args.hpp"
+#include "models/inference.hpp"
 #include "models/model_file.hpp"
 #include "tlc/core/cuda_api.hpp"
 #include "tlc/core/thread_pool.hpp"
@@ -54,6 +55,28 @@ inline std::vector<std::string> list_images(const std::string& path) {
   std::sort(out.begin(), out.end());
   TLC_CHECK(!out.empty(), IoError, "'", path, "': expected image files (png, jpg, bmp, tga), found none");
   return out;
+}
+
+// The inference flags shared by restore and eval (--mode, --scale, --train-size, --tile, --overlap).
+inline void add_inference_options(Args& a) {
+  a.option("mode", "global|tlc|tile", "inference mode", "tlc");
+  a.option("scale", "S", "TLC window = S x the training-time map size", "1.5");
+  a.option("train-size", "N|HxW", "override the training patch size the TLC windows are calibrated at");
+  a.option("tile", "N", "tile side for --mode tile (default: the training size)");
+  a.option("overlap", "N", "tile overlap in pixels", "32");
+}
+
+inline models::InferenceOptions inference_options(const Args& a, const models::ModelInfo& info) {
+  models::InferenceOptions o;
+  o.mode = models::parse_mode(a.get("mode"));
+  o.scale = std::stod(a.get("scale"));
+  if (!(o.scale > 0)) throw UsageError("--scale expects a positive number, found " + a.get("scale"));
+  o.train_h = info.train_h;
+  o.train_w = info.train_w;
+  if (a.has("train-size")) std::tie(o.train_h, o.train_w) = models::parse_size(a.get("train-size"), "--train-size");
+  if (a.has("tile")) o.tile = models::parse_size(a.get("tile"), "--tile").first;
+  o.overlap = std::stoll(a.get("overlap"));
+  return o;
 }
 
 }  // namespace tlc::cli
