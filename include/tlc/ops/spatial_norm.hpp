@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tlc/local/aggregation.hpp"
+#include "tlc/ops/cpu/vec_math.hpp"
 #include "tlc/ops/local.hpp"
 
 namespace tlc::ops {
@@ -61,6 +62,20 @@ struct NormState {
   }
 };
 
+// var[i] <- 1/sqrt(max(var[i], 0) + eps). A float model takes it in float (its relative error is
+// float rounding, far below what the float output keeps; the variance itself stays double); a
+// double model in double. `scratch` holds wv floats for T = float.
+template <class T>
+void inv_sqrt_var(double* var, T* scratch, index_t n, double eps) {
+  if constexpr (std::is_same_v<T, float>) {
+    for (index_t i = 0; i < n; ++i) scratch[i] = static_cast<float>(var[i]);
+    cpu::inv_sqrt_clamped(scratch, n, static_cast<float>(eps));
+    for (index_t i = 0; i < n; ++i) var[i] = scratch[i];
+  } else {
+    cpu::inv_sqrt_clamped(var, n, eps);
+  }
+}
+
 // Local statistics and output for the output rows served by window rows [t_lo, t_hi) of group ng.
 template <class T>
 void local_norm_forward_rows(const NormState<T>& st, const T* x, const T* w, const T* b, double eps, T* y, index_t ng,
@@ -73,6 +88,7 @@ void local_norm_forward_rows(const NormState<T>& st, const T* x, const T* w, con
   T* mean = st.mean.defined() ? st.mean.data() + ng * HW : nullptr;
   T* rstd = st.mean.defined() ? st.rstd_map.data() + ng * HW : nullptr;
   std::vector<double> va(static_cast<size_t>(wv)), vb(va.size()), mu(static_cast<size_t>(W)), r(mu.size());
+  std::vector<T> rf(std::is_same_v<T, float> ? va.size() : 0);
   sliding_row_sums(
       g.H, g.k1, 0, t_lo, t_hi, 2 * W,
       [&](index_t row, double sign, double* acc) {  // channel sums of (x - s) and (x - s)^2 on one row
@@ -88,12 +104,18 @@ void local_norm_forward_rows(const NormState<T>& st, const T* x, const T* w, con
       [&](index_t t, const double* acc) {
         box_sum_1d(acc, W, g.k2, 0, wv, va.data());
         box_sum_1d(acc + W, W, g.k2, 0, wv, vb.data());
-        for (index_t c0 = 0; c0 < wv; ++c0) {  // statistics on the valid map, then gathered to the row
+        for (index_t c0 = 0; c0 < wv; ++c0) {  // mean and variance on the valid map
           va[c0] *= inv;
-          vb[c0] = 1.0 / std::sqrt(std::max(vb[c0] * inv - va[c0] * va[c0], 0.0) + eps);
+          vb[c0] = vb[c0] * inv - va[c0] * va[c0];
         }
-        gather_row(va.data(), mu.data(), g, [](double v) { return v; });
-        gather_row(vb.data(), r.data(), g, [](double v) { return v; });
+        inv_sqrt_var<T>(vb.data(), rf.data(), wv, eps);
+        if (mean) {
+          gather_row(va.data(), mu.data(), g, [](double v) { return v; });
+          gather_row(vb.data(), r.data(), g, [](double v) { return v; });
+        }
+        // Output column j reads valid column clamp(j - left, 0, wv - 1): two clamped edges and a
+        // contiguous middle, so the middle loop vectorises without a gathered copy of the row.
+        const index_t left = (g.k2 - 1) / 2;
         for (index_t i = g.row_begin(t); i < g.row_end(t); ++i) {
           if (mean)
             for (index_t j = 0; j < W; ++j) mean[i * W + j] = static_cast<T>(mu[j]), rstd[i * W + j] = static_cast<T>(r[j]);
@@ -101,7 +123,12 @@ void local_norm_forward_rows(const NormState<T>& st, const T* x, const T* w, con
             const double wc = w ? w[c_first + c] : 1.0, bc = b ? b[c_first + c] : 0.0;
             const T* xr = xg + c * HW + i * W;
             T* yr = yg + c * HW + i * W;
-            for (index_t j = 0; j < W; ++j) yr[j] = static_cast<T>((xr[j] - s - mu[j]) * r[j] * wc + bc);
+            const double m0 = s + va[0], a0 = vb[0] * wc, m1 = s + va[wv - 1], a1 = vb[wv - 1] * wc;
+            for (index_t j = 0; j < left; ++j) yr[j] = static_cast<T>((xr[j] - m0) * a0 + bc);
+            const T* xm = xr + left;
+            T* ym = yr + left;
+            for (index_t j = 0; j < wv; ++j) ym[j] = static_cast<T>((xm[j] - (s + va[j])) * (vb[j] * wc) + bc);
+            for (index_t j = left + wv; j < W; ++j) yr[j] = static_cast<T>((xr[j] - m1) * a1 + bc);
           }
         }
       });
