@@ -1,6 +1,8 @@
 // Cost of TLC's local aggregation on a NAFNet level-0 map (1 x 64 x 720 x 1280, float): local_mean
 // forward for several windows against one plain copy of the tensor (the target is <= 3x a copy and
-// flat across windows), local_max, and local vs global instance norm.
+// flat across windows), local_max, local vs global instance norm, and the forward of the modules TLC
+// converts (SE, SCA, InstanceNorm2d, MDTA) with global statistics and with the window a 256-px
+// training crop gives at full resolution (384), all on the same 64-channel map.
 // Usage: bench_local [threads] [reps]  (defaults: all threads, 3 reps; the best time is printed).
 #include <chrono>
 #include <cstdio>
@@ -8,6 +10,10 @@
 
 #include "bench_util.hpp"
 #include "tlc/autograd/grad_mode.hpp"
+#include "tlc/local/convert.hpp"
+#include "tlc/nn/attention.hpp"
+#include "tlc/nn/mdta.hpp"
+#include "tlc/nn/spatial_norm.hpp"
 #include "tlc/ops/local.hpp"
 #include "tlc/ops/spatial_norm.hpp"
 
@@ -42,5 +48,24 @@ int main(int argc, char** argv) {
     std::printf("instance_norm local k=%-4lld %8s %9.1f ms  %5.2fx copy  %5.2fx global\n", static_cast<long long>(k), "",
                 t * 1e3, t / copy, t / global);
   }
+
+  // Modules: global, then every aggregating layer set to a 384 x 384 window. SE and SCA are timed
+  // as their callers use them, x * attention(x).
+  auto time_module = [&](const char* name, nn::Module<float>& m, auto&& run) {
+    const double g = best_time(reps, run);
+    for (auto& [layer, agg] : local::aggregating_layers(m)) agg->set_window({384, 384});
+    const double l = best_time(reps, run);
+    local::to_global(m);
+    std::printf("%-8s global %9.1f ms   local k=384 %9.1f ms  %5.2fx global\n", name, g * 1e3, l * 1e3, l / g);
+  };
+  nn::manual_seed(1);
+  nn::SE<float> se(64, 16);
+  nn::SCA<float> sca(64);
+  nn::InstanceNorm2d<float> in(64);
+  nn::MDTA<float> mdta(64, 1, false);
+  time_module("SE", se, [&] { (void)se.scale(x); });
+  time_module("SCA", sca, [&] { (void)sca.scale(x); });
+  time_module("IN", in, [&] { (void)in(x); });
+  time_module("MDTA", mdta, [&] { (void)mdta(x); });
   return 0;
 }

@@ -45,7 +45,7 @@ class NAFBlock : public nn::Module<float> {
   }
   TensorF forward(const TensorF& inp) override {
     TensorF x = ops::simple_gate(conv2_->forward(conv1_->forward(norm1_->forward(inp))));
-    x = conv3_->forward(ops::mul(x, sca_->forward(x)));
+    x = conv3_->forward(sca_->scale(x));  // x * sca(x)
     const TensorF y = ops::add(inp, ops::mul(x, *beta_));
     x = conv5_->forward(ops::simple_gate(conv4_->forward(norm2_->forward(y))));
     return ops::add(y, ops::mul(x, *gamma_));
@@ -78,7 +78,7 @@ class BaselineBlock : public nn::Module<float> {
   }
   TensorF forward(const TensorF& inp) override {
     TensorF x = ops::gelu(conv2_->forward(conv1_->forward(norm1_->forward(inp))));
-    x = conv3_->forward(ops::mul(x, se_->forward(x)));
+    x = conv3_->forward(se_->scale(x));  // x * se(x)
     const TensorF y = ops::add(inp, ops::mul(x, *beta_));
     x = conv5_->forward(ops::gelu(conv4_->forward(norm2_->forward(y))));
     return ops::add(y, ops::mul(x, *gamma_));

@@ -66,7 +66,7 @@ class UNetConvBlock : public nn::Module<float> {
       case BlockModule::GN:
         norm_ = register_module("norm", std::make_shared<nn::GroupNorm<float>>(std::min(o.gn_groups, out), out));
         break;
-      case BlockModule::SE: attn_ = register_module("se", std::make_shared<nn::SE<float>>(out, hidden)); break;
+      case BlockModule::SE: se_ = register_module("se", std::make_shared<nn::SE<float>>(out, hidden)); break;
       case BlockModule::CBAM: attn_ = register_module("cbam", std::make_shared<nn::CBAM<float>>(out, hidden)); break;
       case BlockModule::GE: attn_ = register_module("ge", std::make_shared<nn::GE<float>>()); break;
       case BlockModule::None: break;
@@ -86,7 +86,7 @@ class UNetConvBlock : public nn::Module<float> {
     }
     o = ops::leaky_relu(o, o_.slope);
     o = ops::leaky_relu(conv_2_->forward(o), o_.slope);
-    if (o_.module == BlockModule::SE) o = ops::mul(o, attn_->forward(o));
+    if (se_) o = se_->scale(o);  // o * se(o)
     else if (attn_) o = attn_->forward(o);
     o = ops::add(o, identity_->forward(x));
     if (enc.defined() && dec.defined() && csff_enc_)
@@ -102,6 +102,7 @@ class UNetConvBlock : public nn::Module<float> {
   ConvBlockOptions o_;
   std::shared_ptr<nn::Conv2d<float>> identity_, conv_1_, conv_2_, csff_enc_, csff_dec_, downsample_;
   std::shared_ptr<nn::Module<float>> norm_, attn_;
+  std::shared_ptr<nn::SE<float>> se_;
 };
 
 class UNetUpBlock : public nn::Module<float> {

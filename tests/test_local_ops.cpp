@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include "test_util.hpp"
 #include "tlc/ops/local.hpp"
+#include "tlc/ops/local_scale.hpp"
 
 using namespace tlc;
 using test::check_gradients;
@@ -260,4 +262,35 @@ TEST_CASE("valid-map ops and local_expand reject bad inputs with a named error")
                     Contains("local_expand") && Contains("0x5"));
   CHECK_THROWS_AS(ops::local_expand(TensorF::zeros({1, 2, 4, 4}), 6, 5, 0, 2), ShapeError);
   CHECK(ops::local_expand(ops::local_mean_valid(x, 3, 2), 6, 5, 3, 2).shape() == x.shape());
+}
+
+TEST_CASE("local_expand_mul equals x * local_expand(v) exactly, and its gradients match finite differences") {
+  Rng rng(12);
+  for (int trial = 0; trial < 60; ++trial) {
+    const index_t N = 1 + static_cast<index_t>(rng.below(2)), C = 1 + static_cast<index_t>(rng.below(3));
+    const index_t H = 1 + static_cast<index_t>(rng.below(13)), W = 1 + static_cast<index_t>(rng.below(13));
+    const index_t K1 = 1 + static_cast<index_t>(rng.below(16)), K2 = 1 + static_cast<index_t>(rng.below(16));
+    INFO("N=" << N << " C=" << C << " H=" << H << " W=" << W << " K=" << K1 << "x" << K2);
+    const TensorF x = random<float>({N, C, H, W}, 500 + trial, -2.0, 2.0);
+    const TensorF v = ops::local_mean_valid(random<float>({N, C, H, W}, 600 + trial), K1, K2);
+    CHECK(test::max_abs_diff(ops::local_expand_mul(x, v, K1, K2), ops::mul(x, ops::local_expand(v, H, W, K1, K2))) ==
+          0.0);
+  }
+  for (auto [s, kh, kw] : {std::tuple<Shape, index_t, index_t>{{2, 2, 5, 6}, 3, 2}, {{1, 3, 4, 7}, 2, 4},
+                           {{1, 1, 6, 5}, 1, 1}, {{1, 2, 1, 6}, 4, 3}}) {
+    const Shape vs{s[0], s[1], s[2] - std::min(kh, s[2]) + 1, s[3] - std::min(kw, s[3]) + 1};
+    INFO(s.str() << " k=" << kh << "x" << kw);
+    check_gradients([=](const std::vector<TensorD>& in) { return ops::local_expand_mul(in[0], in[1], kh, kw); },
+                    {random(s, 51), random(vs, 52)});
+  }
+}
+
+TEST_CASE("local_expand_mul rejects a valid map of the wrong size with a named error") {
+  using Catch::Matchers::Contains;
+  const TensorF x = TensorF::zeros({1, 2, 6, 5});
+  CHECK_THROWS_WITH(ops::local_expand_mul(x, TensorF::zeros({1, 2, 4, 3}), 3, 2),
+                    Contains("local_expand_mul") && Contains("4x4 valid map") && Contains("[1,2,4,3]"));
+  CHECK_THROWS_WITH(ops::local_expand_mul(x, TensorF::zeros({1, 3, 4, 4}), 3, 2),
+                    Contains("local_expand_mul") && Contains("[1,3,4,4]"));
+  CHECK_THROWS_AS(ops::local_expand_mul(x, TensorF::zeros({1, 2, 4, 4}), 0, 2), ShapeError);
 }

@@ -17,17 +17,21 @@ namespace tlc::nn {
 template <class T>
 class PooledPointwise : public Sequential<T> {
  public:
-  Tensor<T> forward(const Tensor<T>& x) override {
-    ops::detail::check_rank(this->type_name().c_str(), x, 4);
-    Tensor<T> y = pool_->forward_valid(x);
-    for (size_t i = 1; i < this->size(); ++i) y = (*this)[i].forward(y);
-    return pool_->expand(y, x.size(2), x.size(3));
-  }
+  Tensor<T> forward(const Tensor<T>& x) override { return pool_->expand(attention_valid(x), x.size(2), x.size(3)); }
+  // x * forward(x), what every caller computes, without the full-size attention map under TLC.
+  Tensor<T> scale(const Tensor<T>& x) { return pool_->scale(x, attention_valid(x)); }
 
  protected:
   PooledPointwise() { pool_ = this->add(std::make_shared<AvgPool<T>>()); }
 
  private:
+  Tensor<T> attention_valid(const Tensor<T>& x) {
+    ops::detail::check_rank(this->type_name().c_str(), x, 4);
+    Tensor<T> y = pool_->forward_valid(x);
+    for (size_t i = 1; i < this->size(); ++i) y = (*this)[i].forward(y);
+    return y;
+  }
+
   std::shared_ptr<AvgPool<T>> pool_;
 };
 
@@ -42,7 +46,8 @@ class SE : public PooledPointwise<T> {
     this->add(std::make_shared<Conv2d<T>>(hidden, channels, 1));
     this->add(std::make_shared<Sigmoid<T>>());
   }
-  // The attention map itself; the caller multiplies (x * se(x)) as the originals do.
+  // forward is the attention map itself (the originals' caller multiplies, x * se(x)); scale(x)
+  // is that product.
   std::string type_name() const override { return "SE"; }
 };
 
@@ -61,7 +66,7 @@ class GE : public Module<T> {
   GE() { pool_ = this->register_module("pool", std::make_shared<AvgPool<T>>()); }
   Tensor<T> forward(const Tensor<T>& x) override {
     ops::detail::check_rank("GE", x, 4);
-    return ops::mul(x, pool_->expand(ops::sigmoid(pool_->forward_valid(x)), x.size(2), x.size(3)));
+    return pool_->scale(x, ops::sigmoid(pool_->forward_valid(x)));
   }
   std::string type_name() const override { return "GE"; }
 
@@ -93,9 +98,8 @@ class CBAM : public Module<T> {
     // hand are expanded before the MLP instead.
     const bool shared = avg.shape() == mx.shape();
     if (!shared) avg = avg_->expand(avg, h, w), mx = max_->expand(mx, h, w);
-    Tensor<T> ca = ops::sigmoid(ops::add(mlp_->forward(avg), mlp_->forward(mx)));
-    if (shared) ca = avg_->expand(ca, h, w);
-    Tensor<T> y = ops::mul(x, ca);
+    const Tensor<T> ca = ops::sigmoid(ops::add(mlp_->forward(avg), mlp_->forward(mx)));
+    Tensor<T> y = shared ? avg_->scale(x, ca) : ops::mul(x, ca);
     const index_t c = y.size(1), n = y.size(0);
     Tensor<T> mean_c = ops::mean(y, {1}, true);
     // Max over channels: the one valid window spanning all rows of the [N, 1, C, H*W] view.

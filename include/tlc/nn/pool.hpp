@@ -4,7 +4,9 @@
 // 6.6); when the window covers the map the result is the global one.
 #include "tlc/local/aggregation.hpp"
 #include "tlc/nn/module.hpp"
+#include "tlc/ops/elementwise.hpp"
 #include "tlc/ops/local.hpp"
+#include "tlc/ops/local_scale.hpp"
 #include "tlc/ops/reduce.hpp"
 
 namespace tlc::nn {
@@ -25,6 +27,11 @@ class WindowPool : public Module<T>, public local::Aggregating {
   // A per-pixel function of forward_valid's result on an h x w input, brought to forward's shape.
   Tensor<T> expand(const Tensor<T>& y, index_t h, index_t w) const {
     return window().covers(h, w) ? y : ops::local_expand(y, h, w, window().kh, window().kw);
+  }
+  // x * expand(y, H, W) of x's size, the expansion fused into the product when local.
+  Tensor<T> scale(const Tensor<T>& x, const Tensor<T>& y) const {
+    return window().covers(x.size(2), x.size(3)) ? ops::mul(x, y)
+                                                 : ops::local_expand_mul(x, y, window().kh, window().kw);
   }
 
  protected:

@@ -13,7 +13,7 @@
 #include <immintrin.h>
 #endif
 
-namespace tlc::ops::cpu {
+namespace tlc::cpu {
 
 // v[i] = 1 / sqrt(max(v[i], 0) + eps) for i in [0, n). (max_pd(0, x) returns x when x is NaN, as
 // std::max(x, 0.0) does, so NaN propagates on every path.)
@@ -42,4 +42,4 @@ inline void inv_sqrt_clamped(float* v, index_t n, float eps) {
   for (; i < n; ++i) v[i] = 1.0f / std::sqrt(std::max(v[i], 0.0f) + eps);
 }
 
-}  // namespace tlc::ops::cpu
+}  // namespace tlc::cpu
