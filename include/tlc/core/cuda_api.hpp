@@ -11,6 +11,7 @@
 #if defined(TLC_WITH_CUDA)
 namespace tlc::kernels {
 struct WindowLayout;
+struct PlaneWindows;
 }
 
 namespace tlc::cuda {
@@ -100,6 +101,39 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* w, const fl
 void conv2d_backward_data(const ConvShape& s, const float* w, const float* gy, float* gx);
 void conv2d_backward_filter(const ConvShape& s, const float* x, const float* gy, float* gw);
 void conv2d_backward_bias(const ConvShape& s, const float* gy, float* gb);
+
+// ---- NAFNet / TLC ops: layer norm, gates, local aggregation, group norm ----------------------
+// LayerNorm2d (kernels/layer_norm.hpp), x [N, C, HW]; b null for BiasFree (centre false). mean and
+// rstd ([N, HW]) are saved for the backward, which computes each of gx, gw, gb that is not null.
+void layer_norm2d_forward(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd, index_t N,
+                          index_t C, index_t HW, double eps, bool centre);
+void layer_norm2d_backward(const float* x, const float* w, const float* gy, const float* mean, const float* rstd,
+                           float* gx, float* gw, float* gb, index_t N, index_t C, index_t HW, bool centre);
+
+// Channel gates (kernels/gate.hpp), `kind` a kernels::Gate: x [outer, 2 * half] -> y [outer, half].
+void gate_forward(int kind, const float* x, float* y, index_t outer, index_t half);
+void gate_backward(int kind, const float* x, const float* gy, float* gx, index_t outer, index_t half);
+
+// The local ops (include/tlc/ops/local.hpp), `op` a kernels::LocalOp, on the planes `g` describes:
+// forward in -> out, backward gout -> gin. `in` is read by the backward of MaxValid only (it
+// recomputes the arg-max); it may be null otherwise.
+void local_forward(int op, const float* in, float* out, const kernels::PlaneWindows& g);
+void local_backward(int op, const float* in, const float* gout, float* gin, const kernels::PlaneWindows& g);
+
+// Group norm (include/tlc/ops/spatial_norm.hpp) of x [N, C, H, W] in G groups over k1 x k2 windows
+// (clamped to the map): global statistics when k1 == H and k2 == W, local ones otherwise.
+struct GroupNormShape {
+  index_t N, C, G, H, W, k1, k2;
+};
+// w, b: [C] or null. shift (N*G doubles, device) receives each group's global mean; global
+// statistics: rstd (N*G doubles) 1/sqrt(var + eps); local: mean and rstd_map ([N*G, H*W] floats,
+// the shifted local mean and 1/sqrt(var + eps) per pixel) when not null (needed by the backward).
+void group_norm_forward(const GroupNormShape& s, const float* x, const float* w, const float* b, double eps, float* y,
+                        double* shift, double* rstd, float* mean, float* rstd_map);
+// Computes each of gx, gw, gb that is not null.
+void group_norm_backward(const GroupNormShape& s, const float* x, const float* w, const float* gy, const double* shift,
+                         const double* rstd, const float* mean, const float* rstd_map, float* gx, float* gw,
+                         float* gb);
 
 }  // namespace tlc::cuda
 #endif

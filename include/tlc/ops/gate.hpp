@@ -28,21 +28,31 @@ Tensor<T> gate(const char* op, kernels::Gate kind, const Tensor<T>& x) {
   check_defined(op, x);
   TLC_CHECK(x.dim() >= 2 && x.size(1) % 2 == 0, ShapeError, op,
             ": expected a tensor of rank >= 2 with an even number of channels (axis 1), found shape ", x.shape().str());
-  require_cpu(op, x);
+  if (x.is_cuda()) check_cuda_dtype<T>(op);
   Shape out_shape = x.shape();
   out_shape[1] /= 2;
   const index_t outer = out_shape[0], half = out_shape.numel() / std::max<index_t>(outer, 1);
-  Tensor<T> y = Tensor<T>::empty(out_shape);
-  const kernels::GateForward<T> f{kind};
-  const T* px = x.data();
-  T* py = y.data();
-  for_each_half_segment(outer, half, [&](index_t n, index_t lo, index_t hi) {
-    const T *a = px + 2 * n * half, *b = a + half;
-    T* o = py + n * half;
-    for (index_t i = lo; i < hi; ++i) o[i] = f(a[i], b[i]);
-  });
-  return autograd::record<T>(y, op, {x}, [x, kind, outer, half](const Tensor<T>& g, const std::vector<bool>&) {
-    Tensor<T> gx = Tensor<T>::empty(x.shape());
+  Tensor<T> y = Tensor<T>::empty(out_shape, x.device());
+  if (x.is_cuda()) {
+    if constexpr (std::is_same_v<T, float>)
+      TLC_CUDA_CALL(op, cuda::gate_forward(static_cast<int>(kind), x.data(), y.data(), outer, half));
+  } else {
+    const kernels::GateForward<T> f{kind};
+    const T* px = x.data();
+    T* py = y.data();
+    for_each_half_segment(outer, half, [&](index_t n, index_t lo, index_t hi) {
+      const T *a = px + 2 * n * half, *b = a + half;
+      T* o = py + n * half;
+      for (index_t i = lo; i < hi; ++i) o[i] = f(a[i], b[i]);
+    });
+  }
+  return autograd::record<T>(y, op, {x}, [op, x, kind, outer, half](const Tensor<T>& g, const std::vector<bool>&) {
+    Tensor<T> gx = Tensor<T>::empty(x.shape(), x.device());
+    if (x.is_cuda()) {
+      if constexpr (std::is_same_v<T, float>)
+        TLC_CUDA_CALL(op, cuda::gate_backward(static_cast<int>(kind), x.data(), g.data(), gx.data(), outer, half));
+      return std::vector<Tensor<T>>{gx};
+    }
     const kernels::GateBackward<T> bwd{kind};
     const T *px = x.data(), *pg = g.data();
     T* pgx = gx.data();

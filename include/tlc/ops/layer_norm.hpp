@@ -39,7 +39,7 @@ Tensor<T> layer_norm2d(const Tensor<T>& x, const Tensor<T>& weight, const Tensor
                        LayerNormKind kind = LayerNormKind::WithBias) {
   const char* op = "layer_norm2d";
   detail::check_rank(op, x, 4);
-  detail::require_cpu(op, x);
+  if (x.is_cuda()) detail::check_cuda_dtype<T>(op);
   const index_t N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3);
   detail::check_rank(op, weight, 1, "weight");
   detail::check_same_device(op, x, weight);
@@ -57,17 +57,35 @@ Tensor<T> layer_norm2d(const Tensor<T>& x, const Tensor<T>& weight, const Tensor
   }
   TLC_CHECK(eps >= 0, Error, op, ": expected eps >= 0, found ", eps);
 
-  Tensor<T> y = Tensor<T>::empty(x.shape());
-  Tensor<T> mean = Tensor<T>::empty({N, HW}), rstd = Tensor<T>::empty({N, HW});
-  using Fwd = kernels::LayerNorm2dForward<T, detail::kLayerNormSpan>;
-  const Fwd fwd{x.data(), weight.data(), centre ? bias.data() : nullptr, y.data(), mean.data(), rstd.data(),
-                C, HW, eps, centre};
-  detail::for_each_pixel_span(N, C, HW, fwd);
+  Tensor<T> y = Tensor<T>::empty(x.shape(), x.device());
+  Tensor<T> mean = Tensor<T>::empty({N, HW}, x.device()), rstd = Tensor<T>::empty({N, HW}, x.device());
+  if (x.is_cuda()) {
+    if constexpr (std::is_same_v<T, float>)
+      TLC_CUDA_CALL(op, cuda::layer_norm2d_forward(x.data(), weight.data(), centre ? bias.data() : nullptr, y.data(),
+                                                   mean.data(), rstd.data(), N, C, HW, eps, centre));
+  } else {
+    using Fwd = kernels::LayerNorm2dForward<T, detail::kLayerNormSpan>;
+    const Fwd fwd{x.data(), weight.data(), centre ? bias.data() : nullptr, y.data(), mean.data(), rstd.data(),
+                  C, HW, eps, centre};
+    detail::for_each_pixel_span(N, C, HW, fwd);
+  }
 
   return autograd::record<T>(
       y, op, {x, weight, bias}, [x, weight, mean, rstd, centre](const Tensor<T>& g, const std::vector<bool>& needs) {
         const index_t N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3);
         std::vector<Tensor<T>> grads(3);
+        if (x.is_cuda()) {  // each requested gradient in one call
+          for (int k = 0; k < 3; ++k)
+            if (needs[k] && (k < 2 || centre)) grads[k] = Tensor<T>::empty(k == 0 ? x.shape() : Shape{C}, x.device());
+          if constexpr (std::is_same_v<T, float>)
+            TLC_CUDA_CALL("layer_norm2d",
+                          cuda::layer_norm2d_backward(x.data(), weight.data(), g.data(), mean.data(), rstd.data(),
+                                                      grads[0].defined() ? grads[0].data() : nullptr,
+                                                      grads[1].defined() ? grads[1].data() : nullptr,
+                                                      grads[2].defined() ? grads[2].data() : nullptr, N, C, HW,
+                                                      centre));
+          return grads;
+        }
         if (needs[0]) {
           grads[0] = Tensor<T>::empty(x.shape());
           using Bwd = kernels::LayerNorm2dBackward<T, detail::kLayerNormSpan>;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/cuda/local.hpp"
 #include "tlc/ops/kernels/local.hpp"
 
 namespace tlc::ops {
@@ -39,7 +40,7 @@ inline void check_window_args(const char* op, index_t kh, index_t kw) {
 template <class T>
 void check_local_input(const char* op, const Tensor<T>& x) {
   check_rank(op, x, 4);
-  require_cpu(op, x);
+  if (x.is_cuda()) check_cuda_dtype<T>(op);
   TLC_CHECK(x.numel() > 0, ShapeError, op, ": expected a non-empty map, found shape ", x.shape().str());
 }
 
@@ -168,11 +169,7 @@ void box_mean_adjoint_plane(T* gx, const BoxGeom& g, index_t a_lo, index_t a_hi,
   });
 }
 
-// NaN ranks above every number, so a NaN in a window propagates (as in PyTorch's max pooling).
-template <class T>
-inline bool max_before(T a, T b) {
-  return a > b || (a != a && b == b);
-}
+using kernels::max_before;  // NaN first, then larger; ties keep the earlier
 
 // Sliding arg-max over n positions of m lanes each (position i, lane l at v[i*m + l]):
 // out[t*m + l] = max over positions [t, t+k), t in [0, n-k+1), with van Herk/Gil-Werman block
@@ -248,6 +245,7 @@ Tensor<T> local_mean_valid(const Tensor<T>& x, index_t kh, index_t kw) {
   const char* op = "local_mean_valid";
   detail::check_local_input(op, x);
   detail::check_window_args(op, kh, kw);
+  if (x.is_cuda()) return detail::local_cuda(op, kernels::LocalOp::MeanValid, x, x.size(2), x.size(3), kh, kw);
   const Shape s = x.shape();
   const detail::BoxGeom g(s[2], s[3], kh, kw);
   const index_t planes = s[0] * s[1], plane = g.H * g.W, vplane = g.hv() * g.wv();
@@ -288,6 +286,7 @@ Tensor<T> local_expand(const Tensor<T>& v, index_t H, index_t W, index_t kh, ind
   TLC_CHECK(H >= 1 && W >= 1, ShapeError, op, ": expected an output size >= 1, found ", H, "x", W);
   const detail::BoxGeom g(H, W, kh, kw);
   detail::check_valid_map(op, v, g);
+  if (v.is_cuda()) return detail::local_cuda(op, kernels::LocalOp::Expand, v, H, W, kh, kw);
   const Shape vs = v.shape();
   const index_t planes = vs[0] * vs[1], plane = H * W, vplane = g.hv() * g.wv();
   Tensor<T> y = Tensor<T>::empty({vs[0], vs[1], H, W});
@@ -322,6 +321,7 @@ Tensor<T> local_mean(const Tensor<T>& x, index_t kh, index_t kw) {
   const char* op = "local_mean";
   detail::check_local_input(op, x);
   detail::check_window_args(op, kh, kw);
+  if (x.is_cuda()) return detail::local_cuda(op, kernels::LocalOp::Mean, x, x.size(2), x.size(3), kh, kw);
   const Shape s = x.shape();
   const detail::BoxGeom g(s[2], s[3], kh, kw);
   const index_t planes = s[0] * s[1], plane = g.H * g.W;
@@ -357,6 +357,7 @@ Tensor<T> local_max_valid(const Tensor<T>& x, index_t kh, index_t kw) {
   const char* op = "local_max_valid";
   detail::check_local_input(op, x);
   detail::check_window_args(op, kh, kw);
+  if (x.is_cuda()) return detail::local_cuda(op, kernels::LocalOp::MaxValid, x, x.size(2), x.size(3), kh, kw);
   const Shape s = x.shape();
   const detail::BoxGeom g(s[2], s[3], kh, kw);
   const index_t plane = g.H * g.W, vplane = g.hv() * g.wv();

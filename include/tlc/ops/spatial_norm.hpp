@@ -13,6 +13,7 @@
 
 #include "tlc/local/aggregation.hpp"
 #include "tlc/ops/cpu/vec_math.hpp"
+#include "tlc/ops/cuda/spatial_norm.hpp"
 #include "tlc/ops/local.hpp"
 
 namespace tlc::ops {
@@ -205,6 +206,9 @@ Tensor<T> group_norm(const Tensor<T>& x, index_t groups, const Tensor<T>& weight
     TLC_CHECK(p->shape() == Shape({C}), ShapeError, op, ": expected ", p == &weight ? "weight" : "bias", " of shape [",
               C, "], found ", p->shape().str());
   }
+  if (x.is_cuda())
+    return detail::group_norm_cuda(x, groups, weight, bias, eps, win.is_global() ? 0 : win.kh,
+                                   win.is_global() ? 0 : win.kw);
   auto st = std::make_shared<detail::NormState<T>>(detail::NormState<T>{
       N, C, groups, H, W, detail::BoxGeom(H, W, win.is_global() ? 0 : win.kh, win.is_global() ? 0 : win.kw), false,
       {}, {}, {}, {}});

@@ -16,4 +16,29 @@ TLC_HD inline index_t window_start(index_t i, index_t k, index_t size) {
   return s < 0 ? 0 : (s > size - k ? size - k : s);
 }
 
+// The output indices [served_begin, served_end) whose clamped window starts at t (the inverse of
+// window_start): t = 0 and t = size - k also serve the border indices.
+TLC_HD inline index_t served_begin(index_t t, index_t k) { return t == 0 ? 0 : t + (k - 1) / 2; }
+TLC_HD inline index_t served_end(index_t t, index_t k, index_t size) {
+  return t == size - k ? size : t + (k - 1) / 2 + 1;
+}
+
+// The order of the local max: NaN ranks above every number, so a NaN in a window propagates (as in
+// PyTorch's max pooling); equal values keep the earlier one.
+template <class T>
+TLC_HD inline bool max_before(T a, T b) {
+  return a > b || (a != a && b == b);
+}
+
+// `planes` contiguous H x W planes aggregated over k1 x k2 windows (already clamped to the map);
+// their valid maps are hv() x wv(). What the CUDA paths of the local ops receive.
+struct PlaneWindows {
+  index_t planes, H, W, k1, k2;
+  TLC_HD index_t hv() const { return H - k1 + 1; }
+  TLC_HD index_t wv() const { return W - k2 + 1; }
+};
+
+// The local ops with a CUDA path (include/tlc/ops/local.hpp); local_max is MaxValid then Expand.
+enum class LocalOp : int { MeanValid, Mean, Expand, MaxValid };
+
 }  // namespace tlc::kernels
