@@ -82,8 +82,6 @@ int cmd_train(const Argv& argv) {
   }
   if (!a.parse(argv, std::cout)) return 0;
   const Device device = apply_runtime_options(a);
-  TLC_CHECK(device.is_cpu(), DeviceError, "train: --device ", device.str(),
-            ": training on CUDA needs the CUDA port of every op (issue 7); use --device cpu");
 
   // Settings: defaults < resumed config < --config < --set.
   std::map<std::string, std::string> cfg;
@@ -124,6 +122,7 @@ int cmd_train(const Argv& argv) {
 
   nn::manual_seed(static_cast<std::uint64_t>(c.integer("train.seed", 42)));
   auto model = models::make_model(arch, model_cfg);
+  model->to(device);  // before the optimiser and EMA take references to the parameters
 
   // Data: a held-out split of the folder for validation on full images.
   const std::string dir = c.str("data.dir", "data/photos");
@@ -194,7 +193,7 @@ int cmd_train(const Argv& argv) {
   data::Loader loader(train_set, lo, static_cast<std::uint64_t>(trainer.iteration()));
   trainer.set_data([&](long long) {
     data::Batch b = loader.next();
-    return train::Batch{b.input, b.target};
+    return train::Batch{b.input.to(device), b.target.to(device)};
   });
 
   // Validation on the held-out full images: global and TLC (windows from the patch size).
@@ -208,7 +207,7 @@ int cmd_train(const Argv& argv) {
     for (auto mode : {models::Mode::Global, models::Mode::TLC}) {
       iopt.mode = mode;
       models::prepare(*model, iopt);
-      for (auto& p : val) (mode == models::Mode::Global ? g : t) += score_one(*model, p, iopt, Device::cpu()).psnr / val.size();
+      for (auto& p : val) (mode == models::Mode::Global ? g : t) += score_one(*model, p, iopt, device).psnr / val.size();
     }
     local::apply_windows(*model, windows);
     char buf[96];

@@ -62,7 +62,7 @@ step configure 120 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTLC_CUDA=
   -DCMAKE_CUDA_ARCHITECTURES="$arch" -DTLC_BUILD_TESTS=ON -DTLC_BUILD_TOOLS=ON || exit 1
 
 # Only what this check runs: the CUDA tests and the GPU benchmarks, not the whole CPU suite.
-targets=(tlc_cuda)
+targets=(tlc_cuda tlc_cli)
 for src in tests/cuda_*.cpp; do
   [[ -e $src ]] && targets+=("$(basename "$src" .cpp)")
 done
@@ -72,6 +72,14 @@ targets+=("${bench_targets[@]}")
 step build 180 cmake --build "$build" -j"$jobs" --target "${targets[@]}" || exit 1
 
 step "ctest -R cuda_" 120 bash -c "cd '$build' && ctest -R cuda_ --output-on-failure -j4 --timeout 100"
+
+# End to end on the GPU: a short training run (every op forward and backward on CUDA), then
+# evaluation in all three modes.
+tlc=$(find "$build" -type f -perm -u+x -name tlc | head -n 1)
+step "tlc train --device cuda" 90 "$tlc" train --device cuda --out "$build/gpu-train" --set model.arch=unet \
+  --set model.module=gn --set train.iters=200 --set train.checkpoint_every=100
+step "tlc eval --device cuda" 60 "$tlc" eval --device cuda -m "$build/gpu-train/model.safetensors" \
+  --data data/control96 --degrade auto --modes global,tlc,tile
 
 ran_bench=0
 for script in bench/gpu_*.sh; do
