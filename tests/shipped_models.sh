@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The shipped models (data/models/*.safetensors) load, and on the held-out photos (every 5th of
+# data/photos by name, never seen in training) under their recorded evaluation degradation
+# (--degrade auto) restore better with TLC than globally, and identically on the 96x96 control
+# crops (windows cover the map there). Guards the product promise against regressions anywhere in
+# loading, inference or TLC.
+set -euo pipefail
+tlc=$1
+src=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+mkdir -p "$work/val"
+i=0
+for f in $(ls "$src"/data/photos/*.png | LC_ALL=C sort); do
+  i=$((i + 1))
+  if [ $((i % 5)) -eq 0 ]; then cp "$f" "$work/val/"; fi
+done
+count=0
+for m in "$src"/data/models/*.safetensors; do
+  count=$((count + 1))
+  out=$("$tlc" eval -m "$m" --data "$work/val" --degrade auto --modes global,tlc 2> /dev/null)
+  gain=$(echo "$out" | awk '/^tlc vs global/ {print $4}')
+  echo "$(basename "$m"): TLC - global = $gain dB on the held-out photos"
+  awk -v g="$gain" 'BEGIN { exit !(g + 0 > 0) }' || fail "$(basename "$m"): TLC does not beat global ($gain dB)"
+  ctrl=$("$tlc" eval -m "$m" --data "$src/data/control96" --degrade auto --modes global,tlc 2> /dev/null |
+    awk '/^tlc vs global/ {print $4, $7}')
+  [ "$ctrl" = "+0.000 +0.0000" ] || fail "$(basename "$m"): the 96x96 control should give no difference, found $ctrl"
+done
+[ "$count" -ge 2 ] || fail "expected at least two shipped models, found $count"
+echo "shipped models: all pass"
