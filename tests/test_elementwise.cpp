@@ -1,4 +1,8 @@
 // Element-wise ops: naive references, broadcasting, gradients, errors.
+#include <cmath>
+#include <limits>
+#include <vector>
+
 #include "test_util.hpp"
 
 using namespace tlc;
@@ -108,4 +112,25 @@ TEST_CASE("sum and mean over chosen axes") {
   check_gradients([](const std::vector<TensorD>& in) { return ops::sum(in[0], {1, 3}); }, {random({2, 3, 2, 3}, 4)});
   check_gradients([](const std::vector<TensorD>& in) { return ops::mean(in[0], {0, 2}, true); }, {random({2, 3, 2, 3}, 4)});
   check_gradients([](const std::vector<TensorD>& in) { return ops::reshape(in[0], {6, 6}); }, {random({2, 3, 2, 3}, 4)});
+}
+
+TEST_CASE("float sigmoid (vectorised exp) stays within 3e-7 of the exact value over the whole range") {
+  std::vector<float> v;
+  for (double t = -95; t <= 95; t += 0.0137) v.push_back(static_cast<float>(t));
+  const index_t n = static_cast<index_t>(v.size());
+  const std::vector<float> y = ops::sigmoid(TensorF::from_vector({n}, v)).to_vector();
+  double worst = 0;
+  for (index_t i = 0; i < n; ++i) {
+    const double ref = 1.0 / (1.0 + std::exp(-static_cast<double>(v[i])));
+    worst = std::max(worst, ref > 1e-30 ? std::abs(y[i] - ref) / ref : std::abs(double(y[i])));
+  }
+  CHECK(worst < 3e-7);
+  // Non-finite inputs, also inside a full vector of 8.
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> s = ops::sigmoid(TensorF::from_vector({9}, {inf, -inf, nan, 0, 1, 2, 3, 4, nan})).to_vector();
+  CHECK(s[0] == 1.0f);
+  CHECK(s[1] < 1e-37f);  // e^88 at most: the input is clamped where 2^n stays finite
+  CHECK(std::isnan(s[2]));
+  CHECK(s[3] == 0.5f);
+  CHECK(std::isnan(s[8]));
 }

@@ -6,6 +6,7 @@
 
 #include "tlc/ops/broadcast.hpp"
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/cpu/vec_math.hpp"
 #include "tlc/ops/kernels/elementwise.hpp"
 
 namespace tlc::ops {
@@ -26,6 +27,12 @@ Tensor<T> unary_forward(const char* op, kernels::Unary kind, T alpha, const Tens
   const kernels::UnaryForward<T> f{kind, alpha};
   const T* px = x.data();
   T* py = y.data();
+  if constexpr (std::is_same_v<T, float>) {
+    if (kind == kernels::Unary::Sigmoid) {  // the attention maps of SE / GE / CBAM: a vectorised exp
+      parallel_for(0, n, kElementwiseGrain, [&](index_t lo, index_t hi) { cpu::sigmoid(px + lo, py + lo, hi - lo); });
+      return y;
+    }
+  }
   parallel_for(0, n, kElementwiseGrain, [&](index_t lo, index_t hi) {
     for (index_t i = lo; i < hi; ++i) py[i] = f(px[i]);
   });

@@ -1,9 +1,11 @@
 #pragma once
 // Small vectorised math loops the compiler will not vectorise by itself: without -fno-math-errno,
-// GCC and Clang keep std::sqrt scalar (it may set errno), which made the per-pixel 1/sqrt of the
-// local norms their slowest step. IEEE sqrt and division are correctly rounded, so every path gives
-// bit-identical results to the scalar loop. 256-bit only: GCC 12 warns (falsely) about the
-// undefined pass-through operand inside the 512-bit sqrt and max intrinsics.
+// GCC and Clang keep std::sqrt and std::exp scalar (they may set errno), which made the per-pixel
+// 1/sqrt of the local norms and the sigmoid of per-pixel attention the slowest steps of TLC. IEEE
+// sqrt and division are correctly rounded, so inv_sqrt_clamped gives bit-identical results on every
+// path; sigmoid is within 3e-7 relative of the exact value (its polynomial exp, then one
+// division). 256-bit only: GCC 12 warns (falsely) about the undefined pass-through operand inside
+// the 512-bit sqrt and max intrinsics.
 #include <algorithm>
 #include <cmath>
 
@@ -40,6 +42,36 @@ inline void inv_sqrt_clamped(float* v, index_t n, float eps) {
   }
 #endif
   for (; i < n; ++i) v[i] = 1.0f / std::sqrt(std::max(v[i], 0.0f) + eps);
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+// e^x for 8 floats: x = n ln2 + r with |r| <= ln2/2 (ln2 split in two so n ln2 is exact enough),
+// e^r by its degree-6 Taylor polynomial (truncation < 1.3e-7 relative), 2^n built in the exponent
+// bits. x is clamped to [-87.3, 88], where 2^n stays a finite normal float; NaN propagates.
+inline __m256 exp8(__m256 x) {
+  x = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-87.3f), x));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.0f / 720);
+  for (float c : {1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f}) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+#endif
+
+// y[i] = 1 / (1 + e^-x[i]) for i in [0, n).
+inline void sigmoid(const float* x, float* y, index_t n) {
+  index_t i = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = exp8(_mm256_sub_ps(zero, _mm256_loadu_ps(x + i)));
+    _mm256_storeu_ps(y + i, _mm256_div_ps(one, _mm256_add_ps(one, e)));
+  }
+#endif
+  for (; i < n; ++i) y[i] = 1.0f / (1.0f + std::exp(-x[i]));
 }
 
 }  // namespace tlc::cpu
