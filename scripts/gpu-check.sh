@@ -62,7 +62,7 @@ step configure 120 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTLC_CUDA=
   -DCMAKE_CUDA_ARCHITECTURES="$arch" -DTLC_BUILD_TESTS=ON -DTLC_BUILD_TOOLS=ON || exit 1
 
 # Only what this check runs: the CUDA tests and the GPU benchmarks, not the whole CPU suite.
-targets=(tlc_cuda tlc_cli)
+targets=(tlc_cuda tlc_cli bench_nafnet)
 for src in tests/cuda_*.cpp; do
   [[ -e $src ]] && targets+=("$(basename "$src" .cpp)")
 done

@@ -78,9 +78,9 @@ def convert(model, train_h, train_w, scale=1.5, in_channels=3):
     layers = [(n, m) for n, m in model.named_modules() if isinstance(m, Aggregating)]
     for _, m in layers:
         m.kernel, m.calibration = None, (base, (train_h, train_w))
-    dtype = next(model.parameters()).dtype
+    p = next(model.parameters())
     with torch.no_grad():
-        model(torch.rand(1, in_channels, train_h, train_w, dtype=dtype))
+        model(torch.rand(1, in_channels, train_h, train_w, dtype=p.dtype, device=p.device))
     return {n: m.kernel for n, m in layers}
 
 
