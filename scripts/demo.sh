@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-iters=${TLC_DEMO_ITERS:-600}
+iters=${TLC_DEMO_ITERS:-1500}
 build=${TLC_BUILD_DIR:-build-demo}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTLC_CUDA=OFF -DTLC_BUILD_TESTS=OFF > /dev/null
 cmake --build "$build" --target tlc_cli -j"$(nproc)"
