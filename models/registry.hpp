@@ -40,11 +40,12 @@ inline std::shared_ptr<Restorer> make_model(const std::string& arch, const Confi
     return std::make_shared<NAFNetUNet>(n, arch == "baseline");
   }
   if (arch == "unet") {
-    c.check_known({"width", "depth", "module", "gn_groups", "reduction", "slope", "img_channels"}, arch);
+    c.check_known({"width", "depth", "module", "module_from", "gn_groups", "reduction", "slope", "img_channels"}, arch);
     UNetConfig u;
     u.width = c.integer("width", u.width);
     u.depth = c.integer("depth", u.depth);
     u.module = parse_block_module(c.str("module", "none"));
+    u.module_from = c.integer("module_from", u.module_from);
     u.gn_groups = c.integer("gn_groups", u.gn_groups);
     u.reduction = c.integer("reduction", u.reduction);
     u.slope = static_cast<float>(c.number("slope", u.slope));
@@ -104,6 +105,7 @@ inline Config model_config(const Restorer& m) {
     c.set("width", std::to_string(k.width));
     c.set("depth", std::to_string(k.depth));
     c.set("module", block_module_name(k.module));
+    c.set("module_from", std::to_string(k.module_from));
     c.set("gn_groups", std::to_string(k.gn_groups));
     c.set("reduction", std::to_string(k.reduction));
     std::ostringstream slope;

@@ -13,6 +13,7 @@ struct UNetConfig {
   index_t width = 16;        // channels at full resolution (HINet's wf)
   index_t depth = 3;         // levels; the deepest has no downsample
   BlockModule module = BlockModule::None;
+  index_t module_from = 0;   // first encoder level with the module (HINet puts HIN at the deep levels only)
   index_t gn_groups = 8;
   index_t reduction = 4;
   float slope = 0.2f;
@@ -24,6 +25,8 @@ class UNet : public Restorer {
   explicit UNet(const UNetConfig& cfg) : cfg_(cfg) {
     TLC_CHECK(cfg.depth >= 1 && cfg.width > 0, Error, "unet: expected depth >= 1 and width > 0, found depth ", cfg.depth,
               ", width ", cfg.width);
+    TLC_CHECK(cfg.module_from >= 0 && cfg.module_from < cfg.depth, Error, "unet: expected module_from in [0, depth), found ",
+              cfg.module_from, " with depth ", cfg.depth);
     conv_01_ = register_module("conv_01", std::make_shared<nn::Conv2d<float>>(cfg.img_channels, cfg.width, 3, 1, 1));
     auto down = register_module("down_path", std::make_shared<nn::ModuleList<float>>());
     index_t prev = cfg.width;
@@ -31,7 +34,7 @@ class UNet : public Restorer {
       ConvBlockOptions o;
       o.downsample = i + 1 < cfg.depth;
       o.slope = cfg.slope;
-      o.module = cfg.module;
+      o.module = i >= cfg.module_from ? cfg.module : BlockModule::None;
       o.gn_groups = cfg.gn_groups;
       o.reduction = cfg.reduction;
       const index_t out = cfg.width << i;

@@ -45,3 +45,34 @@ TEST_CASE("detect_arch refuses unknown layouts with a clear error") {
   weights::Named t{{"backbone.conv.weight", TensorF::zeros({4, 3, 3, 3})}};
   CHECK_THROWS_WITH(weights::detect_arch(t), Catch::Contains("no known architecture"));
 }
+
+TEST_CASE("unet module_from: the module only from that level down, detected and round-tripped") {
+  for (const std::string module : {"hin", "in", "se", "cbam"}) {
+    INFO(module);
+    models::Config c;
+    c.set("width", "8");
+    c.set("depth", "3");
+    c.set("module", module);
+    c.set("module_from", "1");
+    auto model = models::make_model("unet", c);
+    const weights::Named t = nn::state_dict(*model);
+    bool level0 = false, level1 = false;
+    for (const auto& [name, v] : t) {
+      const bool has_module = name.find(".norm.") != std::string::npos || name.find(".se.") != std::string::npos ||
+                              name.find(".cbam.") != std::string::npos;
+      level0 = level0 || (has_module && name.rfind("down_path.0.", 0) == 0);
+      level1 = level1 || (has_module && name.rfind("down_path.1.", 0) == 0);
+    }
+    CHECK_FALSE(level0);
+    CHECK(level1);
+    const models::Config detected = weights::detect_arch(t);
+    CHECK(detected.str("module", "") == module);
+    CHECK(detected.str("module_from", "") == "1");
+    CHECK(models::model_config(*model).str("module_from", "") == "1");
+    CHECK_NOTHROW(nn::load_state_dict(*models::make_model("unet", detected), t));
+  }
+  models::Config bad;
+  bad.set("depth", "3");
+  bad.set("module_from", "3");
+  CHECK_THROWS_WITH(models::make_model("unet", bad), Catch::Matchers::Contains("module_from"));
+}

@@ -96,14 +96,23 @@ inline models::Config detect_arch(const Named& t) {
     c.set("arch", "unet");
     const index_t w = dim0(t, "conv_01.weight");
     c.set("width", std::to_string(w));
-    c.set("depth", std::to_string(count_after(t, "down_path.")));
+    const index_t depth = count_after(t, "down_path.");
+    c.set("depth", std::to_string(depth));
+    // The first level holding a module's tensors (module_from); its width is w << from.
+    index_t from = 0;
+    auto level = [](index_t i) { return "down_path." + std::to_string(i) + "."; };
+    while (from + 1 < depth && !any_contains(t, level(from) + "norm.") && !any_contains(t, level(from) + "se.") &&
+           !any_contains(t, level(from) + "cbam."))
+      ++from;
+    const index_t wf = w << from;
     std::string module = "none";
-    if (const TensorF* n = find(t, "down_path.0.norm.weight")) module = n->size(0) * 2 == w ? "hin" : "in";
+    if (const TensorF* n = find(t, level(from) + "norm.weight")) module = n->size(0) * 2 == wf ? "hin" : "in";
     else if (any_contains(t, ".se.1.weight")) module = "se";
     else if (any_contains(t, ".cbam.")) module = "cbam";
     c.set("module", module);
-    if (module == "se") c.set("reduction", std::to_string(w / dim0(t, "down_path.0.se.1.weight")));
-    if (module == "cbam") c.set("reduction", std::to_string(w / dim0(t, "down_path.0.cbam.mlp.0.weight")));
+    if (module != "none") c.set("module_from", std::to_string(from));
+    if (module == "se") c.set("reduction", std::to_string(wf / dim0(t, level(from) + "se.1.weight")));
+    if (module == "cbam") c.set("reduction", std::to_string(wf / dim0(t, level(from) + "cbam.mlp.0.weight")));
     return c;
   }
   if (find(t, "patch_embed.proj.weight")) {

@@ -349,13 +349,14 @@ def _decode(ups, skip_convs, x, skips):
 
 
 class UNet(Restorer):
-    def __init__(self, width, depth, module='none', gn_groups=8, reduction=4, slope=0.2, img=3):
+    def __init__(self, width, depth, module='none', gn_groups=8, reduction=4, slope=0.2, img=3, module_from=0):
         super().__init__()
         self.multiple = 2 ** (depth - 1)
         self.conv_01 = conv(img, width, 3)
         widths = [width << i for i in range(depth)]
         self.down_path = nn.ModuleList(
-            UNetConvBlock(widths[max(i - 1, 0)], widths[i], i + 1 < depth, slope, False, module, gn_groups, reduction)
+            UNetConvBlock(widths[max(i - 1, 0)], widths[i], i + 1 < depth, slope, False,
+                          module if i >= module_from else 'none', gn_groups, reduction)
             for i in range(depth))
         self.up_path = nn.ModuleList(UNetUpBlock(widths[i + 1], widths[i], slope) for i in reversed(range(depth - 1)))
         self.skip_conv = nn.ModuleList(conv(widths[i], widths[i], 3) for i in reversed(range(depth - 1)))
@@ -549,7 +550,8 @@ def make_model(arch, cfg):
                       int(g('ffn_expand', '2')), int(g('img_channels', '3')))
     if arch == 'unet':
         return UNet(int(g('width', '16')), int(g('depth', '3')), g('module', 'none'), int(g('gn_groups', '8')),
-                    int(g('reduction', '4')), float(g('slope', '0.2')), int(g('img_channels', '3')))
+                    int(g('reduction', '4')), float(g('slope', '0.2')), int(g('img_channels', '3')),
+                    int(g('module_from', '0')))
     if arch == 'hinet':
         return HINet(int(g('width', '64')), int(g('depth', '5')), int(g('hin_left', '3')), int(g('hin_right', '4')),
                      float(g('slope', '0.2')), int(g('img_channels', '3')))
