@@ -19,32 +19,9 @@ using test::random;
 
 namespace {
 
-using Fn = std::function<TensorF(const std::vector<TensorF>&)>;
-
-// Runs f on CPU leaves and on their CUDA copies, backpropagates sum(f(x) * w) for a random w, and
-// compares the outputs and every input gradient.
-void check_op(const std::string& what, const Fn& f, const std::vector<TensorF>& inputs, double tol = 1e-5) {
-  INFO(what);
-  std::vector<TensorF> cpu, gpu;
-  for (const auto& x : inputs) {
-    cpu.push_back(x.clone());
-    cpu.back().requires_grad_();
-    gpu.push_back(x.to(kGpu));
-    gpu.back().requires_grad_();
-  }
-  const TensorF yc = f(cpu), yg = f(gpu);
-  REQUIRE(yg.is_cuda());
-  REQUIRE(yg.shape() == yc.shape());
-  CHECK(max_abs_diff(yg, yc) <= tol);
-  const TensorF w = random<float>(yc.shape(), 99);
-  autograd::backward(ops::sum(ops::mul(yc, w)));
-  autograd::backward(ops::sum(ops::mul(yg, w.to(kGpu))));
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    INFO("gradient of input " << i);
-    REQUIRE(gpu[i].grad().defined());
-    CHECK(gpu[i].grad().is_cuda());
-    CHECK(max_abs_diff(gpu[i].grad(), cpu[i].grad()) <= tol);
-  }
+// CPU vs CUDA, outputs and input gradients, by the largest absolute difference.
+void check_op(const std::string& what, const test::OpFn& f, const std::vector<TensorF>& inputs, double tol = 1e-5) {
+  test::check_op(what, f, inputs, tol, [](const TensorF& a, const TensorF& b) { return max_abs_diff(a, b); });
 }
 
 }  // namespace
@@ -116,7 +93,7 @@ TEST_CASE("cuda ops: pixel losses match the CPU, forward and backward") {
   TLC_SKIP_WITHOUT_GPU();
   // More than one chunk (2^14 elements) per image, with a partial last chunk.
   const TensorF pred = random<float>({3, 3, 100, 70}, 31), target = random<float>({3, 3, 100, 70}, 32);
-  const std::vector<std::pair<std::string, Fn>> losses = {
+  const std::vector<std::pair<std::string, test::OpFn>> losses = {
       {"l1", [](const std::vector<TensorF>& v) { return ops::l1_loss(v[0], v[1]); }},
       {"mse", [](const std::vector<TensorF>& v) { return ops::mse_loss(v[0], v[1]); }},
       {"charbonnier", [](const std::vector<TensorF>& v) { return ops::charbonnier_loss(v[0], v[1]); }},

@@ -12,50 +12,13 @@
 using namespace tlc;
 using test::kGpu;
 using test::random;
+using test::scaled_diff;
 
 namespace {
 
-using Fn = std::function<TensorF(const std::vector<TensorF>&)>;
-
-// max |a - b| / max(1, max |b|); infinite when a NaN of one is not a NaN of the other (a plain
-// max_abs_diff would skip NaN).
-double scaled_diff(const TensorF& a, const TensorF& b) {
-  REQUIRE(a.shape() == b.shape());
-  const auto va = a.to_vector(), vb = b.to_vector();
-  double scale = 1.0, diff = 0.0;
-  for (size_t i = 0; i < va.size(); ++i) {
-    if (std::isnan(va[i]) != std::isnan(vb[i])) return std::numeric_limits<double>::infinity();
-    if (std::isnan(vb[i])) continue;
-    scale = std::max(scale, std::abs(double(vb[i])));
-    diff = std::max(diff, std::abs(double(va[i]) - double(vb[i])));
-  }
-  return diff / scale;
-}
-
-// Runs f on CPU leaves and on their CUDA copies, backpropagates sum(f(x) * w) for a random w, and
-// compares the outputs and every input gradient.
-void check_op(const std::string& what, const Fn& f, const std::vector<TensorF>& inputs, double tol = 1e-5) {
-  INFO(what);
-  std::vector<TensorF> cpu, gpu;
-  for (const auto& x : inputs) {
-    cpu.push_back(x.clone());
-    cpu.back().requires_grad_();
-    gpu.push_back(x.to(kGpu));
-    gpu.back().requires_grad_();
-  }
-  const TensorF yc = f(cpu), yg = f(gpu);
-  REQUIRE(yg.is_cuda());
-  REQUIRE(yg.shape() == yc.shape());
-  CHECK(scaled_diff(yg, yc) <= tol);
-  const TensorF w = random<float>(yc.shape(), 99);
-  autograd::backward(ops::sum(ops::mul(yc, w)));
-  autograd::backward(ops::sum(ops::mul(yg, w.to(kGpu))));
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    INFO("gradient of input " << i);
-    REQUIRE(gpu[i].grad().defined());
-    CHECK(gpu[i].grad().is_cuda());
-    CHECK(scaled_diff(gpu[i].grad(), cpu[i].grad()) <= tol);
-  }
+// CPU vs CUDA, outputs and input gradients, relative to the CPU values' scale (NaN must match).
+void check_op(const std::string& what, const test::OpFn& f, const std::vector<TensorF>& inputs, double tol = 1e-5) {
+  test::check_op(what, f, inputs, tol, scaled_diff);
 }
 
 std::string shape_str(const Shape& s, index_t kh, index_t kw) {
@@ -186,7 +149,7 @@ TEST_CASE("cuda tlc ops: group_norm and instance_norm match the CPU, global and 
 TEST_CASE("cuda tlc ops: the norms' gradients and the max's routing are deterministic") {
   TLC_SKIP_WITHOUT_GPU();
   // Every input gradient of sum(f(inputs) * weight), on the host.
-  const auto grads = [](const Fn& f, const std::vector<TensorF>& inputs) {
+  const auto grads = [](const test::OpFn& f, const std::vector<TensorF>& inputs) {
     std::vector<TensorF> leaves;
     for (const auto& x : inputs) leaves.push_back(x.to(kGpu).requires_grad_());
     const TensorF y = f(leaves);
@@ -196,12 +159,12 @@ TEST_CASE("cuda tlc ops: the norms' gradients and the max's routing are determin
     return out;
   };
   const std::vector<TensorF> xwb = {random<float>({2, 8, 40, 50}, 80), random<float>({8}, 81), random<float>({8}, 82)};
-  const Fn ln = [](const std::vector<TensorF>& v) { return ops::layer_norm2d(v[0], v[1], v[2]); };
-  const Fn gn = [](const std::vector<TensorF>& v) {
+  const test::OpFn ln = [](const std::vector<TensorF>& v) { return ops::layer_norm2d(v[0], v[1], v[2]); };
+  const test::OpFn gn = [](const std::vector<TensorF>& v) {
     return ops::group_norm(v[0], 2, v[1], v[2], 1e-5, ops::Window{7, 9});
   };
-  const Fn in = [](const std::vector<TensorF>& v) { return ops::instance_norm(v[0], v[1], v[2]); };
-  const Fn mx = [](const std::vector<TensorF>& v) { return ops::local_max(v[0], 5, 6); };
+  const test::OpFn in = [](const std::vector<TensorF>& v) { return ops::instance_norm(v[0], v[1], v[2]); };
+  const test::OpFn mx = [](const std::vector<TensorF>& v) { return ops::local_max(v[0], 5, 6); };
   CHECK(grads(ln, xwb) == grads(ln, xwb));
   CHECK(grads(gn, xwb) == grads(gn, xwb));
   CHECK(grads(in, xwb) == grads(in, xwb));
