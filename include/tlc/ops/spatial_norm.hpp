@@ -63,9 +63,9 @@ struct NormState {
   }
 };
 
-// var[i] <- 1/sqrt(max(var[i], 0) + eps). A float model takes it in float (its relative error is
-// float rounding, far below what the float output keeps; the variance itself stays double); a
-// double model in double. `scratch` holds wv floats for T = float.
+// var[i] <- 1/sqrt(max(var[i], 0) + eps). A float model takes it in float, vectorised (its relative
+// error is float rounding, far below what the float output keeps; the variance itself stays
+// double); a double model in double. `scratch` holds wv floats for T = float.
 template <class T>
 void inv_sqrt_var(double* var, T* scratch, index_t n, double eps) {
   if constexpr (std::is_same_v<T, float>) {
@@ -73,7 +73,7 @@ void inv_sqrt_var(double* var, T* scratch, index_t n, double eps) {
     cpu::inv_sqrt_clamped(scratch, n, static_cast<float>(eps));
     for (index_t i = 0; i < n; ++i) var[i] = scratch[i];
   } else {
-    cpu::inv_sqrt_clamped(var, n, eps);
+    for (index_t i = 0; i < n; ++i) var[i] = 1.0 / std::sqrt(std::max(var[i], 0.0) + eps);
   }
 }
 
