@@ -11,12 +11,7 @@ iters=${2:-1500}
 shift 2 2>/dev/null || true
 seeds=("${@:-42}")
 out=runs/table7
-mkdir -p "$out/val"
-i=0
-for f in $(ls data/photos/*.png | LC_ALL=C sort); do
-  i=$((i + 1))
-  if [ $((i % 5)) -eq 0 ]; then cp "$f" "$out/val/"; fi
-done
+bash scripts/heldout_photos.sh data/photos "$out/val"
 variants=("unet:in" "unet:hin" "unet:gn" "unet:ge" "unet:se" "unet:cbam" "nafnet:")
 degradations=("noise:sigma=30" "noise-map:sigma=5-60,pattern=gradient")
 printf "%-10s %-5s %-40s %9s %9s %9s %8s %6s\n" variant seed degradation global tlc tile "tlc-gl" ctrl

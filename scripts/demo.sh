@@ -21,12 +21,7 @@ rm -rf runs/demo
 "$tlc" train --out runs/demo --set model.arch=unet --set model.module=gn --set train.iters="$iters"
 
 # The held-out photos are every 5th by name (data.holdout_every=5): gather them for evaluation.
-mkdir -p runs/demo/val
-i=0
-for f in $(ls data/photos/*.png | LC_ALL=C sort); do
-  i=$((i + 1))
-  if [ $((i % 5)) -eq 0 ]; then cp "$f" runs/demo/val/; fi
-done
+bash scripts/heldout_photos.sh data/photos runs/demo/val
 "$tlc" eval -m runs/demo/model.safetensors --data runs/demo/val --degrade auto --modes global,tlc,tile \
   --json runs/demo/eval.json --save runs/demo/compare
 echo

@@ -11,12 +11,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-mkdir -p "$work/val"
-i=0
-for f in $(ls "$src"/data/photos/*.png | LC_ALL=C sort); do
-  i=$((i + 1))
-  if [ $((i % 5)) -eq 0 ]; then cp "$f" "$work/val/"; fi
-done
+bash "$src/scripts/heldout_photos.sh" "$src/data/photos" "$work/val"
 count=0
 for m in "$src"/data/models/*.safetensors; do
   count=$((count + 1))
