@@ -62,6 +62,9 @@ std::string key_help() {
     left.resize(26, ' ');
     s += left + k.help + " (default " + k.def + ")\n";
   }
+  s += "  model.<option>          any other option of the chosen architecture, e.g. for unet: module\n"
+       "                          (none|in|hin|gn|se|cbam|ge), module_from, depth, gn_groups, reduction;\n"
+       "                          every architecture's options and defaults: docs/MODELS.md\n";
   return s;
 }
 
