@@ -8,7 +8,8 @@
 //   `tlc CASE threads=T reps=R median_ms=... min_ms=... cpu_median_ms=... peak_rss_mb=... setup_rss_mb=...`
 // after one warm-up call; cpu_median_ms is the median of the process CPU time per call (all threads),
 // which other jobs on a loaded machine disturb less than the wall time. Peak RSS is this process's
-// VmHWM, so run one case per process. On cuda (a build with the CUDA backend) every call ends with a
+// VmHWM, so run one case per process; peak_live_mb is the most host memory tensors held at once (the
+// allocator's count, which the resident set exceeds by its cache and by code and libraries). On cuda (a build with the CUDA backend) every call ends with a
 // device synchronise, and the line reports the device's peak allocated memory as peak_gpu_mb.
 #include <algorithm>
 #include <chrono>
@@ -133,9 +134,9 @@ int main(int argc, char** argv) {
   std::sort(s.begin(), s.end());
   std::sort(c.begin(), c.end());
   std::printf("tlc %s threads=%d reps=%d median_ms=%.1f min_ms=%.1f cpu_median_ms=%.1f peak_rss_mb=%.0f "
-              "setup_rss_mb=%.0f",
+              "setup_rss_mb=%.0f peak_live_mb=%.0f",
               which.c_str(), num_threads(), reps, s[s.size() / 2] * 1e3, s.front() * 1e3, c[c.size() / 2] * 1e3,
-              status_mb("VmHWM:"), setup_rss);
+              status_mb("VmHWM:"), setup_rss, double(CpuAllocator::instance().stats().peak_live_bytes) / (1 << 20));
 #if defined(TLC_WITH_CUDA)
   if (device.is_cuda())
     std::printf(" device=%s peak_gpu_mb=%.0f", device.str().c_str(), double(cuda::peak_allocated_bytes()) / (1 << 20));

@@ -1,6 +1,9 @@
 // Tensor, storage, thread pool, RNG and autograd engine.
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
+#include <utility>
+#include <vector>
 
 #include "test_util.hpp"
 
@@ -49,6 +52,70 @@ TEST_CASE("pooled allocator reuses blocks") {
   CHECK(p == q);
   CHECK(reinterpret_cast<std::uintptr_t>(q) % 64 == 0);
   CpuAllocator::instance().release(q, 1000);
+}
+
+TEST_CASE("pooled allocator returns cached large blocks instead of growing past its peak") {
+  CpuAllocator a;
+  const std::size_t big = CpuAllocator::kLargeBlock;  // sizes here are their own size class
+  void* p = a.acquire(big);
+  a.release(p, big);
+  CHECK(a.stats().live_bytes == 0);
+  CHECK(a.stats().cached_bytes == big);
+  CHECK(a.stats().peak_live_bytes == big);
+  // 3 blocks' worth with 1 cached would hold 4 where 3 is the most ever needed: the cached one goes.
+  void* q = a.acquire(3 * big);
+  CHECK(a.stats().cached_bytes == 0);
+  CHECK(a.stats().live_bytes == 3 * big);
+  CHECK(a.stats().peak_live_bytes == 3 * big);
+  a.release(q, 3 * big);
+  // Under the peak the cache serves: the same size again is the same block, no new miss.
+  const std::size_t misses = a.stats().misses;
+  void* r = a.acquire(3 * big);
+  CHECK(r == q);
+  CHECK(a.stats().misses == misses);
+  a.release(r, 3 * big);
+  a.reset_peak();
+  CHECK(a.stats().peak_live_bytes == 0);
+  a.release_cache();
+  CHECK(a.stats().cached_bytes == 0);
+}
+
+TEST_CASE("pooled allocator keeps small blocks whatever the peak") {
+  CpuAllocator a;
+  const std::size_t kb = 4096;
+  void* p = a.acquire(kb);
+  a.release(p, kb);
+  void* q = a.acquire(8 * kb);  // a miss of another small class does not evict
+  CHECK(a.stats().cached_bytes == kb);
+  a.release(q, 8 * kb);
+  a.release_cache();
+}
+
+TEST_CASE("pooled allocator never holds more large memory than its peak live total") {
+  CpuAllocator a;
+  Rng rng(3);
+  std::vector<std::pair<void*, std::size_t>> held;
+  const std::size_t big = CpuAllocator::kLargeBlock;
+  const std::size_t sizes[] = {big, big + 1000, 2 * big, 3 * big, 5 * big};
+  for (int step = 0; step < 500; ++step) {
+    if (held.empty() || (held.size() < 8 && rng.next_u64() % 2 == 0)) {
+      const std::size_t bytes = sizes[rng.next_u64() % 5];
+      void* p = a.acquire(bytes);
+      REQUIRE(p != nullptr);
+      CHECK(reinterpret_cast<std::uintptr_t>(p) % CpuAllocator::kAlignment == 0);
+      static_cast<char*>(p)[bytes - 1] = 1;  // the block is usable to its last byte
+      held.push_back({p, bytes});
+    } else {
+      const std::size_t i = rng.next_u64() % held.size();
+      a.release(held[i].first, held[i].second);
+      held.erase(held.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    const auto s = a.stats();
+    REQUIRE(s.live_bytes + s.cached_bytes <= s.peak_live_bytes);
+  }
+  for (auto& [p, bytes] : held) a.release(p, bytes);
+  CHECK(a.stats().live_bytes == 0);
+  a.release_cache();
 }
 
 TEST_CASE("rng is deterministic and well distributed") {

@@ -1,18 +1,38 @@
 #pragma once
 // Host memory: 64-byte aligned blocks, recycled by size class so that training steps and
 // repeated inference do not go back to the system allocator for every tensor.
+//
+// Large blocks (the activations of large images) are kept only while that does not hold the
+// process above its own peak demand: on a large miss, cached large blocks of other classes go back
+// to the system until large live + large cached + the new block fit under the largest large live
+// total seen so far. Without that bound a pass whose sizes change from stage to stage (a U-Net's
+// levels, TLC's valid maps) keeps every class it ever used resident. Only blocks above glibc's
+// largest mmap threshold are bounded this way: free() returns those to the system at once, while
+// smaller ones stay in the heap anyway, so evicting them would cost reallocations and save nothing.
+#include <algorithm>
 #include <cstddef>
 #include <cstdlib>
 #include <mutex>
 #include <new>
 #include <unordered_map>
 #include <vector>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace tlc {
 
 class CpuAllocator {
  public:
   static constexpr std::size_t kAlignment = 64;
+  static constexpr std::size_t kLargeBlock = std::size_t(32) << 20;
+
+  struct Stats {
+    std::size_t live_bytes;       // handed out and not yet released (rounded to size classes)
+    std::size_t peak_live_bytes;  // largest live_bytes since construction or reset_peak()
+    std::size_t cached_bytes;     // released blocks kept for reuse
+    std::size_t misses;           // requests the cache could not serve (each one a system allocation)
+  };
 
   static CpuAllocator& instance() {
     static CpuAllocator* a = new CpuAllocator();  // never destroyed: outlives static tensors
@@ -21,7 +41,8 @@ class CpuAllocator {
 
   // Returns a block of at least `bytes`; the caller passes the same `bytes` to release().
   void* acquire(std::size_t bytes) {
-    std::size_t cls = size_class(bytes);
+    const std::size_t cls = size_class(bytes);
+    std::vector<void*> evicted;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       auto it = free_.find(cls);
@@ -29,44 +50,77 @@ class CpuAllocator {
         void* p = it->second.back();
         it->second.pop_back();
         cached_bytes_ -= cls;
+        if (cls >= kLargeBlock) large_cached_bytes_ -= cls;
+        note_acquired(cls);
         return p;
       }
+      if (cls >= kLargeBlock) {
+        const std::size_t budget = std::max(peak_large_live_bytes_, large_live_bytes_ + cls);
+        while (large_cached_bytes_ > 0 && large_live_bytes_ + large_cached_bytes_ + cls > budget)
+          evicted.push_back(evict_large(large_live_bytes_ + large_cached_bytes_ + cls - budget));
+      }
     }
+    for (void* p : evicted) std::free(p);
     void* p = std::aligned_alloc(kAlignment, cls);
     if (!p) {
       release_cache();
       p = std::aligned_alloc(kAlignment, cls);
       if (!p) throw std::bad_alloc();
     }
+    std::lock_guard<std::mutex> lock(mutex_);
+    note_acquired(cls);
+    ++misses_;
     return p;
   }
 
   void release(void* p, std::size_t bytes) {
     if (!p) return;
-    std::size_t cls = size_class(bytes);
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (cached_bytes_ + cls > cache_limit_) {
-      std::free(p);
-      return;
+    const std::size_t cls = size_class(bytes);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      live_bytes_ -= cls;
+      if (cls >= kLargeBlock) large_live_bytes_ -= cls;
+      if (cached_bytes_ + cls <= cache_limit_) {
+        free_[cls].push_back(p);
+        cached_bytes_ += cls;
+        if (cls >= kLargeBlock) large_cached_bytes_ += cls;
+        return;
+      }
     }
-    free_[cls].push_back(p);
-    cached_bytes_ += cls;
+    std::free(p);
   }
 
-  // Returns every cached block to the system.
+  // Returns every cached block to the system (and, with glibc, the heap's free pages with them:
+  // blocks below its mmap threshold would otherwise stay resident after free()).
   void release_cache() {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& kv : free_)
       for (void* p : kv.second) std::free(p);
     free_.clear();
     cached_bytes_ = 0;
+    large_cached_bytes_ = 0;
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
   }
 
   void set_cache_limit(std::size_t bytes) { cache_limit_ = bytes; }
 
+  Stats stats() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return {live_bytes_, peak_live_bytes_, cached_bytes_, misses_};
+  }
+
+  // Starts new peak measurements (and a new bound for the large-block cache) from the live totals.
+  void reset_peak() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    peak_live_bytes_ = live_bytes_;
+    peak_large_live_bytes_ = large_live_bytes_;
+  }
+
  private:
-  // Small blocks round up to 64 bytes; larger ones to a quarter of their power of two, which
-  // bounds waste at 25% while keeping the number of classes small.
+  // Small blocks round up to 64 bytes; larger ones to an eighth of their power of two, which
+  // bounds waste at 12.5% while keeping the number of classes small.
   static std::size_t size_class(std::size_t bytes) {
     if (bytes <= 4096) return ((bytes + kAlignment - 1) / kAlignment) * kAlignment + (bytes == 0 ? kAlignment : 0);
     std::size_t p = 4096;
@@ -75,9 +129,42 @@ class CpuAllocator {
     return ((bytes + q - 1) / q) * q;
   }
 
+  void note_acquired(std::size_t cls) {
+    live_bytes_ += cls;
+    peak_live_bytes_ = std::max(peak_live_bytes_, live_bytes_);
+    if (cls >= kLargeBlock) {
+      large_live_bytes_ += cls;
+      peak_large_live_bytes_ = std::max(peak_large_live_bytes_, large_live_bytes_);
+    }
+  }
+
+  // Takes one cached large block out of the cache: the smallest that frees at least `want` bytes
+  // on its own, else the largest (so that few blocks go back). The caller frees it.
+  void* evict_large(std::size_t want) {
+    auto pick = free_.end();
+    for (auto it = free_.begin(); it != free_.end(); ++it) {
+      if (it->first < kLargeBlock || it->second.empty()) continue;
+      if (pick == free_.end()) {
+        pick = it;
+        continue;
+      }
+      const bool it_covers = it->first >= want, pick_covers = pick->first >= want;
+      if (it_covers != pick_covers ? it_covers : (it_covers ? it->first < pick->first : it->first > pick->first))
+        pick = it;
+    }
+    void* p = pick->second.back();
+    pick->second.pop_back();
+    cached_bytes_ -= pick->first;
+    large_cached_bytes_ -= pick->first;
+    return p;
+  }
+
   std::mutex mutex_;
   std::unordered_map<std::size_t, std::vector<void*>> free_;
-  std::size_t cached_bytes_ = 0;
+  std::size_t cached_bytes_ = 0, large_cached_bytes_ = 0;
+  std::size_t live_bytes_ = 0, large_live_bytes_ = 0;
+  std::size_t peak_live_bytes_ = 0, peak_large_live_bytes_ = 0;
+  std::size_t misses_ = 0;
   std::size_t cache_limit_ = std::size_t(1) << 30;
 };
 
