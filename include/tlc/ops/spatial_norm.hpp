@@ -3,9 +3,10 @@
 // own backward. Global (PyTorch GroupNorm/InstanceNorm2d): mean and biased variance per
 // (n, group) over the group's channels x H x W. Local (spec 6.4, 6.6 "GN"): per pixel,
 // mu = mean over the group's channels of local_mean(x_c), E2 likewise of x_c^2, var = E2 - mu^2
-// clamped at 0, with the clamped windows of local_mean. Everything is computed on x - s, s = the
-// group's global mean (variance is shift-invariant), in double, so that mean^2 >> var does not
-// cancel: data with mean 100 and std 0.01 normalises accurately and never gives NaN.
+// clamped at 0, with the clamped windows of local_mean. Statistics are sums of x - s in double
+// (variance is shift-invariant; s = the group's global mean, or for local statistics the mean of
+// its first rows), so that mean^2 >> var does not cancel: data with mean 100 and std 0.01
+// normalises accurately and never gives NaN.
 #include <cmath>
 #include <memory>
 #include <numeric>
@@ -48,7 +49,7 @@ struct NormState {
   index_t N, C, G, H, W;
   BoxGeom box;
   bool local;
-  std::vector<double> shift;  // per (n, group): the group's global mean
+  std::vector<double> shift;  // per (n, group): global mean, or first-row mean for local statistics
   std::vector<double> rstd;   // per (n, group), global statistics only
   Tensor<T> mean, rstd_map;   // local only, [N*G, H*W]: local mean minus shift, 1/sqrt(var + eps);
                               // left undefined when no backward will run
@@ -63,21 +64,25 @@ struct NormState {
   }
 };
 
-// var[i] <- 1/sqrt(max(var[i], 0) + eps). A float model takes it in float, vectorised (its relative
-// error is float rounding, far below what the float output keeps; the variance itself stays
-// double); a double model in double. `scratch` holds wv floats for T = float.
+// r[j] = 1/sqrt(max(e2[j] - m[j]^2, 0) + eps) and m[j] for the box sums m (of x - s) and e2 (of
+// (x - s)^2), both scaled by `inv` in place. The variance is formed in double; a float model takes
+// the 1/sqrt in float, vectorised (its error is float rounding, below what the float output keeps).
 template <class T>
-void inv_sqrt_var(double* var, T* scratch, index_t n, double eps) {
+void local_moments(double* m, const double* e2, index_t n, double inv, double eps, T* r) {
+  for (index_t j = 0; j < n; ++j) {
+    m[j] *= inv;
+    r[j] = static_cast<T>(e2[j] * inv - m[j] * m[j]);
+  }
   if constexpr (std::is_same_v<T, float>) {
-    for (index_t i = 0; i < n; ++i) scratch[i] = static_cast<float>(var[i]);
-    cpu::inv_sqrt_clamped(scratch, n, static_cast<float>(eps));
-    for (index_t i = 0; i < n; ++i) var[i] = scratch[i];
+    cpu::inv_sqrt_clamped(r, n, static_cast<float>(eps));
   } else {
-    for (index_t i = 0; i < n; ++i) var[i] = 1.0 / std::sqrt(std::max(var[i], 0.0) + eps);
+    for (index_t j = 0; j < n; ++j) r[j] = 1.0 / std::sqrt(std::max(r[j], 0.0) + eps);
   }
 }
 
 // Local statistics and output for the output rows served by window rows [t_lo, t_hi) of group ng.
+// The output is formed in T as ((x - s) - mean) * (rstd * w) + b with s exact in T, so that x - s
+// loses nothing when the data sit far from zero (mean 100, std 0.01).
 template <class T>
 void local_norm_forward_rows(const NormState<T>& st, const T* x, const T* w, const T* b, double eps, T* y, index_t ng,
                              index_t t_lo, index_t t_hi) {
@@ -85,11 +90,12 @@ void local_norm_forward_rows(const NormState<T>& st, const T* x, const T* w, con
   const index_t W = g.W, HW = st.hw(), cg = st.cg(), c_first = (ng % st.G) * cg, wv = g.wv();
   const T* xg = x + ng * cg * HW;
   T* yg = y + ng * cg * HW;
-  const double s = st.shift[ng], inv_cg = 1.0 / static_cast<double>(cg), inv = g.inv_area() * inv_cg;
-  T* mean = st.mean.defined() ? st.mean.data() + ng * HW : nullptr;
-  T* rstd = st.mean.defined() ? st.rstd_map.data() + ng * HW : nullptr;
-  std::vector<double> va(static_cast<size_t>(wv)), vb(va.size()), mu(static_cast<size_t>(W)), r(mu.size());
-  std::vector<T> rf(std::is_same_v<T, float> ? va.size() : 0);
+  const double s = st.shift[ng], inv = g.inv_area() / static_cast<double>(cg);
+  const T s_t = static_cast<T>(s);
+  T* mean_map = st.mean.defined() ? st.mean.data() + ng * HW : nullptr;
+  T* rstd_map = st.mean.defined() ? st.rstd_map.data() + ng * HW : nullptr;
+  std::vector<double> m(static_cast<size_t>(wv)), e2(m.size());
+  std::vector<T> r(m.size()), mu(static_cast<size_t>(W)), rs(mu.size()), scale(mu.size());
   sliding_row_sums(
       g.H, g.k1, 0, t_lo, t_hi, 2 * W,
       [&](index_t row, double sign, double* acc) {  // channel sums of (x - s) and (x - s)^2 on one row
@@ -103,33 +109,22 @@ void local_norm_forward_rows(const NormState<T>& st, const T* x, const T* w, con
         }
       },
       [&](index_t t, const double* acc) {
-        box_sum_1d(acc, W, g.k2, 0, wv, va.data());
-        box_sum_1d(acc + W, W, g.k2, 0, wv, vb.data());
-        for (index_t c0 = 0; c0 < wv; ++c0) {  // mean and variance on the valid map
-          va[c0] *= inv;
-          vb[c0] = vb[c0] * inv - va[c0] * va[c0];
-        }
-        inv_sqrt_var<T>(vb.data(), rf.data(), wv, eps);
-        if (mean) {
-          gather_row(va.data(), mu.data(), g, [](double v) { return v; });
-          gather_row(vb.data(), r.data(), g, [](double v) { return v; });
-        }
-        // Output column j reads valid column clamp(j - left, 0, wv - 1): two clamped edges and a
-        // contiguous middle, so the middle loop vectorises without a gathered copy of the row.
-        const index_t left = (g.k2 - 1) / 2;
+        box_sum_1d(acc, W, g.k2, 0, wv, m.data());
+        box_sum_1d(acc + W, W, g.k2, 0, wv, e2.data());
+        local_moments(m.data(), e2.data(), wv, inv, eps, r.data());
+        gather_row(m.data(), mu.data(), g, [](double v) { return static_cast<T>(v); });
+        gather_row(r.data(), rs.data(), g, [](T v) { return v; });
         for (index_t i = g.row_begin(t); i < g.row_end(t); ++i) {
-          if (mean)
-            for (index_t j = 0; j < W; ++j) mean[i * W + j] = static_cast<T>(mu[j]), rstd[i * W + j] = static_cast<T>(r[j]);
+          if (mean_map) {
+            std::copy(mu.begin(), mu.end(), mean_map + i * W);
+            std::copy(rs.begin(), rs.end(), rstd_map + i * W);
+          }
           for (index_t c = 0; c < cg; ++c) {
-            const double wc = w ? w[c_first + c] : 1.0, bc = b ? b[c_first + c] : 0.0;
+            const T wc = w ? w[c_first + c] : T(1), bc = b ? b[c_first + c] : T(0);
+            for (index_t j = 0; j < W; ++j) scale[j] = rs[j] * wc;
             const T* xr = xg + c * HW + i * W;
             T* yr = yg + c * HW + i * W;
-            const double m0 = s + va[0], a0 = vb[0] * wc, m1 = s + va[wv - 1], a1 = vb[wv - 1] * wc;
-            for (index_t j = 0; j < left; ++j) yr[j] = static_cast<T>((xr[j] - m0) * a0 + bc);
-            const T* xm = xr + left;
-            T* ym = yr + left;
-            for (index_t j = 0; j < wv; ++j) ym[j] = static_cast<T>((xm[j] - (s + va[j])) * (vb[j] * wc) + bc);
-            for (index_t j = left + wv; j < W; ++j) yr[j] = static_cast<T>((xr[j] - m1) * a1 + bc);
+            for (index_t j = 0; j < W; ++j) yr[j] = ((xr[j] - s_t) - mu[j]) * scale[j] + bc;
           }
         }
       });
@@ -221,10 +216,22 @@ Tensor<T> group_norm(const Tensor<T>& x, index_t groups, const Tensor<T>& weight
   T* py = y.data();
 
   st->shift.resize(static_cast<size_t>(NG));
-  parallel_for(0, NG, 1, [&](index_t lo, index_t hi) {
-    for (index_t ng = lo; ng < hi; ++ng)
-      st->shift[ng] = detail::blocked_sum(count, [&](index_t i) { return double(px[ng * count + i]); }) / count;
-  });
+  if (st->local) {
+    // Any value inside the data's range keeps the double sums of x - s and (x - s)^2 free of
+    // cancellation; the mean of each channel's first row costs no pass over the map. Rounded to T
+    // so that the output's x - s is formed exactly.
+    for (index_t ng = 0; ng < NG; ++ng) {
+      double sum = 0;
+      for (index_t c = 0; c < cg; ++c)
+        for (index_t j = 0; j < W; ++j) sum += px[ng * count + c * HW + j];
+      st->shift[ng] = static_cast<double>(static_cast<T>(sum / static_cast<double>(cg * W)));
+    }
+  } else {
+    parallel_for(0, NG, 1, [&](index_t lo, index_t hi) {
+      for (index_t ng = lo; ng < hi; ++ng)
+        st->shift[ng] = detail::blocked_sum(count, [&](index_t i) { return double(px[ng * count + i]); }) / count;
+    });
+  }
   if (st->local) {
     const bool backward = autograd::grad_enabled() && (x.requires_grad() || (weight.defined() && weight.requires_grad()) ||
                                                        (bias.defined() && bias.requires_grad()));
