@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/cpu/scan.hpp"
 #include "tlc/ops/cuda/local.hpp"
 #include "tlc/ops/kernels/local.hpp"
 
@@ -65,7 +66,8 @@ void for_plane_rows(index_t planes, index_t rows, index_t min_rows, F&& f) {
 
 // dst[t] = sum of src[r] over r in [t - off, t - off + k) clipped to [0, n), for t in [0, n_out).
 // off = 0 gives the valid window sums of length k; off = k - 1 gives their adjoint. The running sum
-// takes four differences at a time so that its dependency chain is one add per four outputs.
+// is vectorised where the CPU allows and otherwise takes four differences at a time, so that its
+// dependency chain is one add per four outputs.
 inline void box_sum_1d(const double* src, index_t n, index_t k, index_t off, index_t n_out, double* dst) {
   double s = 0;
   for (index_t r = 0; r < std::min(k - off, n); ++r) s += src[r];
@@ -81,6 +83,7 @@ inline void box_sum_1d(const double* src, index_t n, index_t k, index_t off, ind
   index_t t = 1;
   for (; t < std::min(t0, n_out); ++t) step(t);
   const index_t in = k - 1 - off, out = -off - 1;  // src offsets of the entering and leaving elements
+  t = cpu::running_sum_of_differences(src + in, src + out, t, t1, s, dst);
   for (; t + 4 <= t1; t += 4) {
     const double d0 = src[t + in] - src[t + out], d1 = src[t + 1 + in] - src[t + 1 + out],
                  d2 = src[t + 2 + in] - src[t + 2 + out], d3 = src[t + 3 + in] - src[t + 3 + out];
