@@ -137,6 +137,19 @@ TEST_CASE("local_max sends the gradient to the first maximum in row-major order 
   TensorD m = ops::local_max(y, 2, 2);
   CHECK(std::isnan(m.at(0, 0, 0, 0)));
   CHECK_FALSE(std::isnan(m.at(0, 0, 1, 1)));  // window rows/cols [1, 3) miss the NaN
+
+  // A NaN inside a row: exactly the windows that cover it are NaN, in float (the no-gradient pass)
+  // and in double, for windows of power-of-two and other widths.
+  for (index_t k2 : {1, 2, 3, 4, 7, 8, 13}) {
+    TensorF z = random<float>({1, 1, 5, 13}, 4);
+    z.at(0, 0, 2, 6) = std::numeric_limits<float>::quiet_NaN();
+    const TensorF v = ops::local_max_valid(z, 3, k2);
+    for (index_t t = 0; t < v.size(2); ++t)
+      for (index_t u = 0; u < v.size(3); ++u) {
+        INFO("k2=" << k2 << " window start " << t << "," << u);
+        CHECK(std::isnan(v.at(0, 0, t, u)) == (t <= 2 && 2 < t + 3 && u <= 6 && 6 < u + k2));
+      }
+  }
 }
 
 TEST_CASE("local ops reject bad inputs with a named error") {

@@ -214,23 +214,50 @@ void sliding_argmax(const T* v, const index_t* arg, index_t n, index_t m, index_
     }
 }
 
-// Max (and with kArg the arg-max as a flat index in the plane) of every valid window of one plane:
-// vmax/varg hold g.hv() x g.wv() values. Ties go to the first element in row-major order.
-template <bool kArg, class T>
-void window_max_plane(const T* x, const BoxGeom& g, std::vector<T>& vmax, std::vector<index_t>& varg) {
-  const index_t H = g.H, W = g.W, wv = g.wv();
-  std::vector<T> rmax(static_cast<size_t>(H * wv)), pre, suf;
-  std::vector<index_t> rarg, idx, pre_arg, suf_arg;
-  if constexpr (kArg) rarg.resize(rmax.size()), idx.resize(static_cast<size_t>(W));
-  for (index_t r = 0; r < H; ++r) {
-    if constexpr (kArg)
-      for (index_t c = 0; c < W; ++c) idx[c] = r * W + c;
-    sliding_argmax<kArg>(x + r * W, idx.data(), W, 1, g.k2, rmax.data() + r * wv, rarg.data() + (kArg ? r * wv : 0),
-                         pre, pre_arg, suf, suf_arg);
+// out[t] = max of v[t, t+k) for t in [0, n-k+1), values only (NaN propagates): maxima over 2, 4,
+// ... p <= k elements by doubling, then out[t] = max(M_p[t], M_p[t+k-p]) (the two windows overlap
+// and cover [t, t+k)). log2(k) passes, each a vectorised loop over the row, where the block
+// prefix/suffix scans of van Herk run one compare-and-branch per element.
+template <class T>
+void sliding_max_doubling(const T* v, index_t n, index_t k, T* out, std::vector<T>& a, std::vector<T>& b) {
+  auto max_nan = [](T x, T y) { return (x != x || x > y) ? x : y; };
+  a.assign(v, v + n);
+  index_t p = 1;
+  for (; 2 * p <= k; p *= 2) {  // a[j] = max of v[j, j+p) for j < n-p+1; then the same for 2p
+    b.resize(a.size());
+    const T* src = a.data();
+    T* dst = b.data();
+    for (index_t j = 0; j + 2 * p <= n; ++j) dst[j] = max_nan(src[j], src[j + p]);
+    a.swap(b);
   }
-  vmax.resize(static_cast<size_t>(g.hv() * wv));
-  if constexpr (kArg) varg.resize(vmax.size());
-  sliding_argmax<kArg>(rmax.data(), rarg.data(), H, wv, g.k1, vmax.data(), varg.data(), pre, pre_arg, suf, suf_arg);
+  const T* m = a.data();
+  for (index_t t = 0; t + k <= n; ++t) out[t] = max_nan(m[t], m[t + k - p]);
+}
+
+// Buffers of window_max_plane, kept across the planes one thread handles.
+template <class T>
+struct WindowMaxScratch {
+  std::vector<T> rmax, pre, suf;
+  std::vector<index_t> rarg, idx, pre_arg, suf_arg;
+};
+
+// Max (and with kArg the arg-max as a flat index in the plane) of every valid window of one plane
+// into vmax (and varg), g.hv() x g.wv() values. Ties go to the first element in row-major order.
+template <bool kArg, class T>
+void window_max_plane(const T* x, const BoxGeom& g, T* vmax, index_t* varg, WindowMaxScratch<T>& s) {
+  const index_t H = g.H, W = g.W, wv = g.wv();
+  s.rmax.resize(static_cast<size_t>(H * wv));
+  if constexpr (kArg) s.rarg.resize(s.rmax.size()), s.idx.resize(static_cast<size_t>(W));
+  for (index_t r = 0; r < H; ++r) {
+    if constexpr (kArg) {
+      for (index_t c = 0; c < W; ++c) s.idx[c] = r * W + c;
+      sliding_argmax<kArg>(x + r * W, s.idx.data(), W, 1, g.k2, s.rmax.data() + r * wv, s.rarg.data() + r * wv, s.pre,
+                           s.pre_arg, s.suf, s.suf_arg);
+    } else {
+      sliding_max_doubling(x + r * W, W, g.k2, s.rmax.data() + r * wv, s.pre, s.suf);
+    }
+  }
+  sliding_argmax<kArg>(s.rmax.data(), s.rarg.data(), H, wv, g.k1, vmax, varg, s.pre, s.pre_arg, s.suf, s.suf_arg);
 }
 
 template <class T>
@@ -368,12 +395,8 @@ Tensor<T> local_max_valid(const Tensor<T>& x, index_t kh, index_t kw) {
   const T* px = x.data();
   T* pv = v.data();
   parallel_for(0, s[0] * s[1], 1, [&](index_t lo, index_t hi) {
-    std::vector<T> vmax;
-    std::vector<index_t> varg;
-    for (index_t p = lo; p < hi; ++p) {
-      detail::window_max_plane<false>(px + p * plane, g, vmax, varg);
-      std::copy(vmax.begin(), vmax.end(), pv + p * vplane);
-    }
+    detail::WindowMaxScratch<T> scratch;
+    for (index_t p = lo; p < hi; ++p) detail::window_max_plane<false>(px + p * plane, g, pv + p * vplane, nullptr, scratch);
   });
   return autograd::record<T>(v, op, {x}, [x, g](const Tensor<T>& gv, const std::vector<bool>&) {
     const index_t plane = g.H * g.W, vplane = g.hv() * g.wv();
@@ -381,10 +404,12 @@ Tensor<T> local_max_valid(const Tensor<T>& x, index_t kh, index_t kw) {
     const T *px = x.data(), *pg = gv.data();
     T* pgx = gx.data();
     parallel_for(0, x.size(0) * x.size(1), 1, [&](index_t lo, index_t hi) {
-      std::vector<T> vmax;
-      std::vector<index_t> varg;
+      std::vector<T> vmax(static_cast<size_t>(vplane));
+      std::vector<index_t> varg(vmax.size());
+      detail::WindowMaxScratch<T> scratch;
       for (index_t p = lo; p < hi; ++p) {
-        detail::window_max_plane<true>(px + p * plane, g, vmax, varg);  // recomputed: nothing kept alive between passes
+        // recomputed: nothing kept alive between passes
+        detail::window_max_plane<true>(px + p * plane, g, vmax.data(), varg.data(), scratch);
         for (index_t e = 0; e < vplane; ++e) pgx[p * plane + varg[e]] += pg[p * vplane + e];
       }
     });
