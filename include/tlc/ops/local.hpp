@@ -96,20 +96,34 @@ inline void box_sum_1d(const double* src, index_t n, index_t k, index_t off, ind
 
 // The vertical counterpart over whole rows of `width` doubles: for each t in [t_lo, t_hi),
 // acc = sum of source rows r in [t - off, t - off + k) clipped to [0, n), then emit(t, acc).
-// add(r, sign, acc) adds sign * (source row r) to acc, for rows entering (+1) and leaving (-1).
-template <class Add, class Emit>
-void sliding_row_sums(index_t n, index_t k, index_t off, index_t t_lo, index_t t_hi, index_t width, Add&& add,
-                      Emit&& emit) {
+// step(enter, leave, acc) adds source row `enter` to acc and subtracts row `leave`; either is -1
+// when no row enters or leaves (so that a caller can fuse the two rows into one pass).
+template <class Step, class Emit>
+void sliding_row_steps(index_t n, index_t k, index_t off, index_t t_lo, index_t t_hi, index_t width, Step&& step,
+                       Emit&& emit) {
   if (t_lo >= t_hi) return;
   std::vector<double> acc(static_cast<size_t>(width), 0.0);
-  for (index_t r = std::max<index_t>(0, t_lo - off); r < std::min(n, t_lo - off + k); ++r) add(r, 1.0, acc.data());
+  for (index_t r = std::max<index_t>(0, t_lo - off); r < std::min(n, t_lo - off + k); ++r) step(r, -1, acc.data());
   emit(t_lo, acc.data());
   for (index_t t = t_lo + 1; t < t_hi; ++t) {
     const index_t enter = t - off + k - 1, leave = t - off - 1;
-    if (enter < n) add(enter, 1.0, acc.data());
-    if (leave >= 0) add(leave, -1.0, acc.data());
+    step(enter < n ? enter : -1, leave, acc.data());
     emit(t, acc.data());
   }
+}
+
+// sliding_row_sums with add(r, sign, acc), which adds sign * (source row r) to acc, for rows
+// entering (+1) and leaving (-1).
+template <class Add, class Emit>
+void sliding_row_sums(index_t n, index_t k, index_t off, index_t t_lo, index_t t_hi, index_t width, Add&& add,
+                      Emit&& emit) {
+  sliding_row_steps(
+      n, k, off, t_lo, t_hi, width,
+      [&](index_t enter, index_t leave, double* acc) {
+        if (enter >= 0) add(enter, 1.0, acc);
+        if (leave >= 0) add(leave, -1.0, acc);
+      },
+      emit);
 }
 
 // dst[j] = f(v[c0(j)]) for one output row, where v holds the valid-map row (g.wv() values).
