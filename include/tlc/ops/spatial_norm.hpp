@@ -99,17 +99,10 @@ void local_norm_forward_rows(const NormState<T>& st, const T* x, const T* w, con
   sliding_row_steps(
       g.H, g.k1, 0, t_lo, t_hi, 2 * W,
       [&](index_t enter, index_t leave, double* acc) {  // channel sums of (x - s) and (x - s)^2
-        constexpr index_t line = 64 / sizeof(T), chunk = 16 * line;
-        const bool prefetch = enter >= 0 && enter + 2 < g.H;
         for (index_t c = 0; c < cg; ++c) {
           const T* xc = xg + c * HW;
           const T *xe = enter >= 0 ? xc + enter * W : nullptr, *xl = leave >= 0 ? xc + leave * W : nullptr;
-          for (index_t j0 = 0; j0 < W; j0 += chunk) {
-            const index_t j1 = std::min(W, j0 + chunk);
-            // Entering rows stream from memory, one row per step with much work in between; asking
-            // two rows ahead keeps that stream in cache (the hardware prefetcher stops at pages).
-            if (prefetch)
-              for (index_t j = j0; j < j1; j += line) __builtin_prefetch(xe + 2 * W + j);
+          chunks_prefetching(enter >= 0 && enter + 2 < g.H ? xe : nullptr, 2 * W, W, [&](index_t j0, index_t j1) {
             if (xe && xl) {  // one pass for the entering and the leaving row
               for (index_t j = j0; j < j1; ++j) {
                 const double v = xe[j] - s, u = xl[j] - s;
@@ -125,7 +118,7 @@ void local_norm_forward_rows(const NormState<T>& st, const T* x, const T* w, con
                 acc[W + j] += sign * v * v;
               }
             }
-          }
+          });
         }
       },
       [&](index_t t, const double* acc) {
