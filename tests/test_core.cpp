@@ -1,5 +1,7 @@
 // Tensor, storage, thread pool, RNG and autograd engine.
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <cstdint>
 #include <cstdlib>
 #include <utility>
@@ -162,6 +164,23 @@ TEST_CASE("parallel_for covers the range exactly once, propagates exceptions") {
     for (index_t i = lo; i < hi; ++i) parallel_for(0, 10, 1, [&](index_t a, index_t b) { count += int(b - a); });
   });
   CHECK(count.load() == 80);
+}
+
+TEST_CASE("thread pool runs back-to-back and spaced-out regions, across resizes") {
+  ThreadPool pool(3);
+  for (int threads : {3, 1, 4, 2}) {
+    pool.resize(threads);
+    CHECK(pool.num_threads() == threads);
+    std::atomic<long> sum{0};
+    for (int region = 0; region < 2000; ++region)  // workers still spinning from the last region
+      pool.run(7, [&](index_t t) { sum += t + 1; });
+    CHECK(sum.load() == 2000L * 28);
+    for (int region = 0; region < 3; ++region) {  // workers asleep: past the spin window
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      pool.run(5, [&](index_t t) { sum += t; });
+    }
+    CHECK(sum.load() == 2000L * 28 + 3 * 10);
+  }
 }
 
 TEST_CASE("autograd accumulates gradients of tensors used twice") {

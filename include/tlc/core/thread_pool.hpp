@@ -1,10 +1,15 @@
 #pragma once
 // A fixed pool of worker threads and parallel_for. The calling thread takes part in the work;
 // nested parallel_for calls run serially on the calling thread (no oversubscription).
+// Between parallel regions the workers spin for a short while before they sleep: a network's ops
+// follow each other within microseconds, and waking a sleeping thread costs tens of microseconds
+// (far more under a hypervisor, where an idle vCPU is descheduled), which at 256x256 made two
+// threads barely faster than one.
 // Thread count: set_num_threads(), else the TLC_NUM_THREADS environment variable, else the
 // hardware concurrency.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -45,19 +50,31 @@ class ThreadPool {
       job_ = &fn;
       job_tasks_ = tasks;
       next_task_.store(0);
-      pending_workers_ = static_cast<int>(workers_.size());
+      pending_workers_.store(static_cast<int>(workers_.size()));
       error_ = nullptr;
-      ++generation_;
+      generation_.fetch_add(1);
     }
     wake_.notify_all();
     work_loop();
+    spin_until([&] { return pending_workers_.load() == 0; });
     std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [&] { return pending_workers_ == 0; });
+    done_.wait(lock, [&] { return pending_workers_.load() == 0; });
     job_ = nullptr;
     if (error_) std::rethrow_exception(error_);
   }
 
  private:
+  // Polls done() for up to ~200 us; the caller then blocks as usual.
+  template <class Done>
+  static void spin_until(Done&& done) {
+    constexpr auto kSpin = std::chrono::microseconds(200);
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    for (int i = 0; !done(); ++i) {
+      std::this_thread::yield();  // not a pause: with more threads than cores the others get to run
+      if ((i & 63) == 63 && std::chrono::steady_clock::now() > until) return;
+    }
+  }
+
   static bool& in_worker() {
     thread_local bool flag = false;
     return flag;
@@ -66,7 +83,8 @@ class ThreadPool {
   void start(int threads) {
     threads = std::max(1, threads);
     quit_ = false;
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker(); });
+    const std::size_t seen = generation_.load();  // new workers wait for the next region only
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, seen] { worker(seen); });
   }
 
   void stop() {
@@ -95,19 +113,19 @@ class ThreadPool {
     in_worker() = was;
   }
 
-  void worker() {
-    std::size_t seen = 0;
+  void worker(std::size_t seen) {
     for (;;) {
+      spin_until([&] { return quit_.load() || generation_.load() != seen; });
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return quit_ || generation_ != seen; });
+        wake_.wait(lock, [&] { return quit_.load() || generation_.load() != seen; });
         if (quit_) return;
-        seen = generation_;
+        seen = generation_.load();
       }
       work_loop();
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (--pending_workers_ == 0) done_.notify_one();
+      if (pending_workers_.fetch_sub(1) == 1) {
+        std::lock_guard<std::mutex> lock(mutex_);  // the caller checks the count under this lock
+        done_.notify_one();
       }
     }
   }
@@ -118,9 +136,9 @@ class ThreadPool {
   const std::function<void(index_t)>* job_ = nullptr;
   index_t job_tasks_ = 0;
   std::atomic<index_t> next_task_{0};
-  int pending_workers_ = 0;
-  std::size_t generation_ = 0;
-  bool quit_ = false;
+  std::atomic<int> pending_workers_{0};
+  std::atomic<std::size_t> generation_{0};
+  std::atomic<bool> quit_{false};
   std::exception_ptr error_;
 };
 
