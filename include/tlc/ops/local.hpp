@@ -1,9 +1,12 @@
 #pragma once
 // TLC's local aggregation primitives (spec 6.1, 6.6): local_mean, the stride-1 box mean whose
-// window slides inward at the borders, and local_max with the same window rule. Both cost O(H*W)
-// per plane whatever the window: running sums in double (mean) and van Herk/Gil-Werman block
-// maxima (max) over the valid (H-k1+1) x (W-k2+1) map, then a gather through the clamped starts,
-// so the replicate-padded tensor of the reference code is never built. A window covering the map
+// window slides inward at the borders, and local_max with the same window rule. local_mean costs
+// O(H*W) per plane whatever the window (running sums in double); local_max runs van Herk/Gil-Werman
+// block maxima (O(1) per element) down the columns and in its backward, and along the rows of the
+// forward log2(k2) vectorised doubling passes (measured faster than van Herk on transposed row
+// blocks, and flat in the window: docs/BENCHMARKS.md). Both work on the valid (H-k1+1) x (W-k2+1)
+// map, then gather through the clamped starts, so the replicate-padded tensor of the reference
+// code is never built. A window covering the map
 // gives the global mean/max at every pixel. The two halves are ops of their own as well:
 // local_mean_valid / local_max_valid return the valid map and local_expand gathers it back to
 // H x W, so point-wise layers after a pool can run on the smaller map (spec 6.6c):
