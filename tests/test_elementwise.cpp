@@ -54,7 +54,10 @@ TEST_CASE("unary ops match scalar references and finite differences") {
 TEST_CASE("binary ops broadcast singleton N/C/H/W and match a naive loop") {
   const std::vector<std::pair<Shape, Shape>> shapes = {
       {{2, 3, 4, 5}, {2, 3, 4, 5}}, {{2, 3, 4, 5}, {1, 3, 1, 1}}, {{1, 3, 1, 1}, {2, 3, 4, 5}},
-      {{2, 1, 4, 5}, {2, 3, 1, 1}}, {{2, 3, 4, 5}, {5}},          {{2, 3, 4, 5}, {}}};
+      {{2, 1, 4, 5}, {2, 3, 1, 1}}, {{2, 3, 4, 5}, {5}},          {{2, 3, 4, 5}, {}},
+      // rows joined into planes or not: per-row values, a broadcast last axis, single rows
+      {{2, 3, 4, 5}, {1, 1, 4, 1}}, {{2, 3, 4, 1}, {2, 3, 4, 5}}, {{2, 3, 1, 5}, {1, 3, 1, 1}},
+      {{1, 1, 4, 1}, {2, 3, 1, 5}}, {{2, 3, 4, 1}, {1, 3, 1, 1}}};
   for (auto& [sa, sb] : shapes) {
     TensorD a = random(sa, 1), b = random(sb, 2, 0.5, 2.0);
     TensorD s = ops::add(a, b), m = ops::mul(a, b), d = ops::sub(a, b), q = ops::div(a, b);
@@ -112,6 +115,36 @@ TEST_CASE("sum and mean over chosen axes") {
   check_gradients([](const std::vector<TensorD>& in) { return ops::sum(in[0], {1, 3}); }, {random({2, 3, 2, 3}, 4)});
   check_gradients([](const std::vector<TensorD>& in) { return ops::mean(in[0], {0, 2}, true); }, {random({2, 3, 2, 3}, 4)});
   check_gradients([](const std::vector<TensorD>& in) { return ops::reshape(in[0], {6, 6}); }, {random({2, 3, 2, 3}, 4)});
+}
+
+TEST_CASE("sum over every subset of axes equals a brute-force sum") {
+  // Rows longer than the 16 partial sums of cpu::sum_as_double, with tails; both layouts (a
+  // reduced last axis: contiguous runs; a kept one: row accumulation).
+  const Shape shape{2, 3, 5, 37};
+  const TensorF x = random<float>(shape, 21);
+  for (int mask = 1; mask < 16; ++mask) {
+    std::vector<int> axes;
+    for (int a = 0; a < 4; ++a)
+      if (mask >> a & 1) axes.push_back(a);
+    const TensorF s = ops::sum(x, axes, true);
+    for (index_t n = 0; n < shape[0]; ++n)
+      for (index_t c = 0; c < shape[1]; ++c)
+        for (index_t h = 0; h < shape[2]; ++h)
+          for (index_t w = 0; w < shape[3]; ++w) {
+            const index_t o[4] = {n, c, h, w};
+            bool first = true;  // check each output once, at the first input it sums
+            for (int a = 0; a < 4; ++a)
+              if (mask >> a & 1) first = first && o[a] == 0;
+            if (!first) continue;
+            double ref = 0;
+            for (index_t i0 = 0; i0 < (mask & 1 ? shape[0] : 1); ++i0)
+              for (index_t i1 = 0; i1 < (mask & 2 ? shape[1] : 1); ++i1)
+                for (index_t i2 = 0; i2 < (mask & 4 ? shape[2] : 1); ++i2)
+                  for (index_t i3 = 0; i3 < (mask & 8 ? shape[3] : 1); ++i3)
+                    ref += x.at(n + i0, c + i1, h + i2, w + i3);
+            CHECK(s.at(n, c, h, w) == Approx(ref).epsilon(1e-6));
+          }
+  }
 }
 
 TEST_CASE("float sigmoid (vectorised exp) stays within 3e-7 of the exact value over the whole range") {

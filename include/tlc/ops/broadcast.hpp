@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/cpu/sum.hpp"
 
 namespace tlc::ops {
 
@@ -29,29 +30,47 @@ Tensor<T> sum_keep4d(const Tensor<T>& x, const std::array<bool, 4>& reduce) {
   T* po = out.data();
   const index_t S[4] = {s[0], s[1], s[2], s[3]};
   const index_t strides[4] = {S[1] * S[2] * S[3], S[2] * S[3], S[3], 1};
-  const index_t onum = o.numel();
-  index_t inner = 1;
-  for (int a = 0; a < 4; ++a)
-    if (reduce[static_cast<size_t>(a)]) inner *= S[a];
-  parallel_for(0, onum, std::max<index_t>(1, (1 << 14) / std::max<index_t>(inner, 1)), [&](index_t lo, index_t hi) {
-    for (index_t oi = lo; oi < hi; ++oi) {
-      index_t idx[4], rem = oi;
-      for (int a = 3; a >= 0; --a) {
-        idx[a] = rem % o[a];
-        rem /= o[a];
-      }
-      index_t lim[4];
-      for (int a = 0; a < 4; ++a) lim[a] = reduce[static_cast<size_t>(a)] ? S[a] : 1;
-      double acc = 0.0;
-      for (index_t i0 = 0; i0 < lim[0]; ++i0)
-        for (index_t i1 = 0; i1 < lim[1]; ++i1)
-          for (index_t i2 = 0; i2 < lim[2]; ++i2) {
-            const T* row = px + (idx[0] + i0) * strides[0] + (idx[1] + i1) * strides[1] + (idx[2] + i2) * strides[2] + idx[3];
-            for (index_t i3 = 0; i3 < lim[3]; ++i3) acc += static_cast<double>(row[i3]);
-          }
-      po[oi] = static_cast<T>(acc);
+  // The reduced axes at the end of the shape are one contiguous run per output; when the last
+  // axis is kept, each output row of S[3] values is summed row by row instead.
+  int run_axis = 4;
+  index_t run = 1;
+  while (run_axis > 0 && reduce[static_cast<size_t>(run_axis - 1)]) run *= S[--run_axis];
+  index_t lim[4];
+  for (int a = 0; a < 4; ++a) lim[a] = a < run_axis && reduce[static_cast<size_t>(a)] ? S[a] : 1;
+  auto for_each_reduced_row = [&](index_t base, auto&& f) {  // f(start of one run or row) over the outer reduced axes
+    for (index_t i0 = 0; i0 < lim[0]; ++i0)
+      for (index_t i1 = 0; i1 < lim[1]; ++i1)
+        for (index_t i2 = 0; i2 < lim[2]; ++i2) f(px + base + i0 * strides[0] + i1 * strides[1] + i2 * strides[2]);
+  };
+  auto base_of = [&](index_t oi) {  // input offset of output oi's first element
+    index_t base = 0;
+    for (int a = 3; a >= 0; --a) {
+      base += (oi % o[a]) * strides[a];
+      oi /= o[a];
     }
-  });
+    return base;
+  };
+  const index_t per_output = std::max<index_t>(1, run * lim[0] * lim[1] * lim[2]);  // values summed into each
+  if (o.numel() == 0) return out;
+  if (run_axis < 4) {
+    parallel_for(0, o.numel(), std::max<index_t>(1, (1 << 14) / per_output), [&](index_t lo, index_t hi) {
+      for (index_t oi = lo; oi < hi; ++oi) {
+        double acc = 0.0;
+        for_each_reduced_row(base_of(oi), [&](const T* r) { acc += cpu::sum_as_double(r, run); });
+        po[oi] = static_cast<T>(acc);
+      }
+    });
+  } else {
+    const index_t w = S[3], rows = o.numel() / w;
+    parallel_for(0, rows, std::max<index_t>(1, (1 << 14) / (w * per_output)), [&](index_t lo, index_t hi) {
+      std::vector<double> acc(static_cast<size_t>(w));
+      for (index_t row = lo; row < hi; ++row) {
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for_each_reduced_row(base_of(row * w), [&](const T* r) { cpu::add_to_double_row(r, w, acc.data()); });
+        for (index_t j = 0; j < w; ++j) po[row * w + j] = static_cast<T>(acc[static_cast<size_t>(j)]);
+      }
+    });
+  }
   return out;
 }
 

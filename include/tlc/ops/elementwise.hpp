@@ -2,7 +2,9 @@
 // Element-wise ops: activations, scalar ops and broadcasting arithmetic. Kernel bodies are the
 // single-source functors of kernels/elementwise.hpp; the CPU runs them with parallel_for, CUDA
 // with its generic launcher.
+#include <algorithm>
 #include <array>
+#include <type_traits>
 
 #include "tlc/ops/broadcast.hpp"
 #include "tlc/ops/common.hpp"
@@ -92,6 +94,20 @@ inline std::array<index_t, 4> broadcast_strides(const Shape& s, const Shape& out
   return st;
 }
 
+// Calls body(f) with f the operation `kind` as a compile-time functor, so that each loop inside
+// is compiled once per operation and vectorises (a switch on kind per element does not).
+template <class T, class Body>
+void with_binary(kernels::Binary kind, Body&& body) {
+  using kernels::Binary;
+  auto as = [&](auto k) { body([](T a, T b) { return kernels::BinaryForward<T>{decltype(k)::value}(a, b); }); };
+  switch (kind) {
+    case Binary::Add: return as(std::integral_constant<Binary, Binary::Add>{});
+    case Binary::Sub: return as(std::integral_constant<Binary, Binary::Sub>{});
+    case Binary::Mul: return as(std::integral_constant<Binary, Binary::Mul>{});
+    case Binary::Div: return as(std::integral_constant<Binary, Binary::Div>{});
+  }
+}
+
 template <class T>
 Tensor<T> binary_forward(const char* op, kernels::Binary kind, const Tensor<T>& a, const Tensor<T>& b) {
   check_same_device(op, a, b);
@@ -107,26 +123,43 @@ Tensor<T> binary_forward(const char* op, kernels::Binary kind, const Tensor<T>& 
     }
     return y;
   }
-  const kernels::BinaryForward<T> f{kind};
   const T *pa = a.data(), *pb = b.data();
   T* py = y.data();
-  if (a.shape() == b.shape()) {
-    parallel_for(0, y.numel(), kElementwiseGrain, [&](index_t lo, index_t hi) {
-      for (index_t i = lo; i < hi; ++i) py[i] = f(pa[i], pb[i]);
-    });
-    return y;
-  }
-  const index_t W = o4[3];
-  parallel_for(0, o4[0] * o4[1] * o4[2], std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(W, 1)),
-               [&](index_t lo, index_t hi) {
-                 for (index_t row = lo; row < hi; ++row) {
-                   const index_t h = row % o4[2], c = (row / o4[2]) % o4[1], n = row / (o4[2] * o4[1]);
-                   const T* ra = pa + n * sa[0] + c * sa[1] + h * sa[2];
-                   const T* rb = pb + n * sb[0] + c * sb[1] + h * sb[2];
-                   T* ry = py + row * W;
-                   for (index_t w = 0; w < W; ++w) ry[w] = f(ra[w * sa[3]], rb[w * sb[3]]);
-                 }
-               });
+  with_binary<T>(kind, [&](auto f) {
+    if (a.shape() == b.shape()) {
+      parallel_for(0, y.numel(), kElementwiseGrain, [&](index_t lo, index_t hi) {
+        for (index_t i = lo; i < hi; ++i) py[i] = f(pa[i], pb[i]);
+      });
+      return;
+    }
+    // Rows along the last axis, where each operand is contiguous (stride 1) or one repeated value
+    // (stride 0); rows that continue each other in both operands are joined into one, so that a
+    // per-channel scale of an NCHW map runs over whole planes.
+    const bool join_planes = sa[2] == o4[3] * sa[3] && sb[2] == o4[3] * sb[3];
+    const index_t len = join_planes ? o4[2] * o4[3] : o4[3];
+    const index_t rows_per_outer = join_planes ? 1 : o4[2];
+    parallel_for(0, o4[0] * o4[1] * rows_per_outer, std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(len, 1)),
+                 [&](index_t lo, index_t hi) {
+                   for (index_t row = lo; row < hi; ++row) {
+                     const index_t h = row % rows_per_outer, c = (row / rows_per_outer) % o4[1],
+                                   n = row / (rows_per_outer * o4[1]);
+                     const T* ra = pa + n * sa[0] + c * sa[1] + h * sa[2];
+                     const T* rb = pb + n * sb[0] + c * sb[1] + h * sb[2];
+                     T* ry = py + row * len;
+                     if (sa[3] != 0 && sb[3] != 0) {
+                       for (index_t w = 0; w < len; ++w) ry[w] = f(ra[w], rb[w]);
+                     } else if (sa[3] != 0) {
+                       const T bv = rb[0];
+                       for (index_t w = 0; w < len; ++w) ry[w] = f(ra[w], bv);
+                     } else if (sb[3] != 0) {
+                       const T av = ra[0];
+                       for (index_t w = 0; w < len; ++w) ry[w] = f(av, rb[w]);
+                     } else {
+                       std::fill(ry, ry + len, f(ra[0], rb[0]));
+                     }
+                   }
+                 });
+  });
   return y;
 }
 
