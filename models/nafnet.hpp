@@ -46,9 +46,9 @@ class NAFBlock : public nn::Module<float> {
   TensorF forward(const TensorF& inp) override {
     TensorF x = ops::simple_gate(conv2_->forward(conv1_->forward(norm1_->forward(inp))));
     x = conv3_->forward(sca_->scale(x));  // x * sca(x)
-    const TensorF y = ops::add(inp, ops::mul(x, *beta_));
+    const TensorF y = ops::addcmul(inp, x, *beta_);
     x = conv5_->forward(ops::simple_gate(conv4_->forward(norm2_->forward(y))));
-    return ops::add(y, ops::mul(x, *gamma_));
+    return ops::addcmul(y, x, *gamma_);
   }
   std::string type_name() const override { return "NAFBlock"; }
 
@@ -79,9 +79,9 @@ class BaselineBlock : public nn::Module<float> {
   TensorF forward(const TensorF& inp) override {
     TensorF x = ops::gelu(conv2_->forward(conv1_->forward(norm1_->forward(inp))));
     x = conv3_->forward(se_->scale(x));  // x * se(x)
-    const TensorF y = ops::add(inp, ops::mul(x, *beta_));
+    const TensorF y = ops::addcmul(inp, x, *beta_);
     x = conv5_->forward(ops::gelu(conv4_->forward(norm2_->forward(y))));
-    return ops::add(y, ops::mul(x, *gamma_));
+    return ops::addcmul(y, x, *gamma_);
   }
   std::string type_name() const override { return "BaselineBlock"; }
 

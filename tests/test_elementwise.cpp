@@ -8,6 +8,7 @@
 using namespace tlc;
 using test::check_gradients;
 using test::random;
+using test::max_abs_diff;
 
 namespace {
 struct UnaryCase {
@@ -96,6 +97,26 @@ TEST_CASE("binary ops reject incompatible shapes and devices with a named error"
     CHECK(m.find("[2,2,4,5]") != std::string::npos);
   }
   CHECK_THROWS_AS(ops::mul(a, TensorF()), Error);
+}
+
+TEST_CASE("addcmul equals a + x * s, fused per channel and composed otherwise, with gradients") {
+  // Per-channel scales take the fused plane loop; the others the add/mul composition.
+  const std::vector<std::vector<Shape>> cases = {
+      {{2, 3, 4, 5}, {2, 3, 4, 5}, {1, 3, 1, 1}}, {{2, 3, 4, 5}, {2, 3, 4, 5}, {2, 3, 1, 1}},
+      {{2, 3, 4, 5}, {2, 3, 4, 5}, {3, 1, 1}},    {{2, 3, 4, 5}, {2, 3, 4, 5}, {}},
+      {{2, 3, 4, 5}, {2, 3, 4, 5}, {1, 1, 4, 1}}, {{2, 3, 4, 5}, {1, 3, 1, 1}, {2, 3, 4, 5}},
+      {{1, 3, 1, 1}, {2, 3, 4, 5}, {1, 3, 1, 1}}};
+  for (const auto& shapes : cases) {
+    const TensorD a = random(shapes[0], 1), x = random(shapes[1], 2), s = random(shapes[2], 3);
+    const TensorD y = ops::addcmul(a, x, s), ref = ops::add(a, ops::mul(x, s));
+    REQUIRE(y.shape() == ref.shape());
+    CHECK(max_abs_diff(y, ref) < 1e-15);  // one rounding fewer where the compiler fuses a + x * s
+    check_gradients([](const std::vector<TensorD>& in) { return ops::addcmul(in[0], in[1], in[2]); }, {a, x, s});
+  }
+  const TensorF af = random<float>({1, 4, 33, 35}, 4), xf = random<float>({1, 4, 33, 35}, 5), sf = random<float>({1, 4, 1, 1}, 6);
+  CHECK(max_abs_diff(ops::addcmul(af, xf, sf), ops::add(af, ops::mul(xf, sf))) < 1e-6);
+  CHECK_THROWS_AS(ops::addcmul(af, xf, random<float>({1, 3, 1, 1}, 7)), ShapeError);
+  CHECK_THROWS_AS(ops::addcmul(af, TensorF(), sf), Error);
 }
 
 TEST_CASE("sum and mean over chosen axes") {

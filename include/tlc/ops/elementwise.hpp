@@ -223,6 +223,38 @@ Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
   });
 }
 
+// a + x * s (PyTorch's addcmul), every operand broadcasting as in add and mul. The residual
+// scale-add of NAFNet's blocks (inp + beta * x, beta per channel) is one pass over whole planes
+// instead of two passes and a temporary; other broadcasts take the two-op composition.
+template <class T>
+Tensor<T> addcmul(const Tensor<T>& a, const Tensor<T>& x, const Tensor<T>& s) {
+  const char* op = "addcmul";
+  detail::check_defined(op, a), detail::check_defined(op, x), detail::check_defined(op, s);
+  detail::check_same_device(op, a, x);
+  detail::check_same_device(op, x, s);
+  const Shape out_shape = detail::broadcast_shape(op, a.shape(), detail::broadcast_shape(op, x.shape(), s.shape()));
+  const auto ss = detail::broadcast_strides(s.shape(), out_shape);
+  const bool per_plane = a.shape() == out_shape && x.shape() == out_shape && out_shape.rank() == 4 && ss[2] == 0 && ss[3] == 0;
+  if (a.is_cuda() || !per_plane) return add(a, mul(x, s));
+  const index_t channels = out_shape[1], plane = out_shape[2] * out_shape[3];
+  Tensor<T> y = Tensor<T>::empty(out_shape);
+  const T *pa = a.data(), *px = x.data(), *ps = s.data();
+  T* py = y.data();
+  parallel_for(0, out_shape[0] * channels, std::max<index_t>(1, detail::kElementwiseGrain / std::max<index_t>(plane, 1)),
+               [&](index_t lo, index_t hi) {
+                 for (index_t p = lo; p < hi; ++p) {
+                   const T sv = ps[(p / channels) * ss[0] + (p % channels) * ss[1]];
+                   const index_t o = p * plane;
+                   for (index_t i = 0; i < plane; ++i) py[o + i] = pa[o + i] + px[o + i] * sv;
+                 }
+               });
+  const Shape sa = a.shape();
+  return autograd::record<T>(y, op, {a, x, s}, [sa, x, s](const Tensor<T>& g, const std::vector<bool>& need) {
+    return std::vector<Tensor<T>>{need[0] ? sum_to(g, sa) : Tensor<T>(), need[1] ? sum_to(mul(g, s), x.shape()) : Tensor<T>(),
+                                  need[2] ? sum_to(mul(g, x), s.shape()) : Tensor<T>()};
+  });
+}
+
 }  // namespace tlc::ops
 
 namespace tlc {  // operators live beside Tensor so that argument-dependent lookup finds them
