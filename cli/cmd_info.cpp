@@ -18,8 +18,9 @@ int cmd_info(const Argv& argv) {
   if (!a.parse(argv, std::cout)) return 0;
   models::LoadedModel lm = models::load_model(a.positional_or_throw(0));
   const auto [h, w] = models::parse_size(a.get("size"), "--size");
-  const double macs = models::count_macs(*lm.model, h, w);
+  const double macs = models::count_macs(*lm.model, h, w);  // loaded global
   const auto windows = local::convert(*lm.model, {lm.info.train_h, lm.info.train_w, std::stod(a.get("scale"))});
+  const double macs_tlc = models::count_macs(*lm.model, h, w);
   if (a.is_set("json")) {
     io::json::Value o = io::json::Value::object();
     o.set("file", io::json::Value(a.positional_or_throw(0)));
@@ -28,6 +29,7 @@ int cmd_info(const Argv& argv) {
     o.set("config", cfg);
     o.set("parameters", io::json::Value(static_cast<std::int64_t>(lm.model->parameter_count())));
     o.set("macs", io::json::Value(macs));
+    o.set("macs_tlc", io::json::Value(macs_tlc));
     o.set("macs_size", io::json::Value(models::size_text(h, w)));
     o.set("train_size", io::json::Value(models::size_text(lm.info.train_h, lm.info.train_w)));
     o.set("degradation", io::json::Value(lm.info.degradation));
@@ -50,7 +52,8 @@ int cmd_info(const Argv& argv) {
   for (auto& [k, v] : lm.info.config.values())
     if (k != "arch") std::printf("  %-18s %s\n", k.c_str(), v.c_str());
   std::printf("parameters   %lld\n", static_cast<long long>(lm.model->parameter_count()));
-  std::printf("MACs         %.3f G at %lldx%lld\n", macs / 1e9, static_cast<long long>(h), static_cast<long long>(w));
+  std::printf("MACs         %.3f G at %lldx%lld; with TLC %.3f G (%+.1f %%)\n", macs / 1e9, static_cast<long long>(h),
+              static_cast<long long>(w), macs_tlc / 1e9, 100.0 * (macs_tlc / macs - 1.0));
   std::printf("train size   %lldx%lld\n", static_cast<long long>(lm.info.train_h), static_cast<long long>(lm.info.train_w));
   if (!lm.info.degradation.empty()) std::printf("degradation  %s (training)\n", lm.info.degradation.c_str());
   if (!lm.info.eval_degradation.empty()) std::printf("             %s (evaluation)\n", lm.info.eval_degradation.c_str());
