@@ -19,7 +19,10 @@ int cmd_info(const Argv& argv) {
   models::LoadedModel lm = models::load_model(a.positional_or_throw(0));
   const auto [h, w] = models::parse_size(a.get("size"), "--size");
   const double macs = models::count_macs(*lm.model, h, w);  // loaded global
-  const auto windows = local::convert(*lm.model, {lm.info.train_h, lm.info.train_w, std::stod(a.get("scale"))});
+  models::InferenceOptions opt = models::inference_options(lm.info);
+  opt.scale = std::stod(a.get("scale"));
+  if (!(opt.scale > 0)) throw UsageError("--scale expects a positive number, found " + a.get("scale"));
+  const auto windows = models::prepare(*lm.model, opt);
   const double macs_tlc = models::count_macs(*lm.model, h, w);
   if (a.is_set("json")) {
     io::json::Value o = io::json::Value::object();

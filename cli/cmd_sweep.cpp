@@ -40,9 +40,7 @@ int cmd_sweep(const Argv& argv) {
       scales.push_back(v);
     }
   }
-  models::InferenceOptions opt;
-  opt.train_h = lm.info.train_h;
-  opt.train_w = lm.info.train_w;
+  models::InferenceOptions opt = models::inference_options(lm.info);
   if (a.has("train-size")) std::tie(opt.train_h, opt.train_w) = models::parse_size(a.get("train-size"), "--train-size");
   lm.model->to(device);
 

@@ -67,12 +67,10 @@ inline void add_inference_options(Args& a) {
 }
 
 inline models::InferenceOptions inference_options(const Args& a, const models::ModelInfo& info) {
-  models::InferenceOptions o;
+  models::InferenceOptions o = models::inference_options(info);
   o.mode = models::parse_mode(a.get("mode"));
   o.scale = std::stod(a.get("scale"));
   if (!(o.scale > 0)) throw UsageError("--scale expects a positive number, found " + a.get("scale"));
-  o.train_h = info.train_h;
-  o.train_w = info.train_w;
   if (a.has("train-size")) std::tie(o.train_h, o.train_w) = models::parse_size(a.get("train-size"), "--train-size");
   if (a.has("tile")) o.tile = models::parse_size(a.get("tile"), "--tile").first;
   o.overlap = std::stoll(a.get("overlap"));

@@ -19,10 +19,7 @@ int main(int argc, char** argv) {
     tlc::models::LoadedModel m = tlc::models::load_model(argv[1]);
 
     // TLC: every global aggregation becomes local, windows = 1.5 x their training-time size.
-    tlc::models::InferenceOptions opt;
-    opt.mode = tlc::models::Mode::TLC;
-    opt.train_h = m.info.train_h;
-    opt.train_w = m.info.train_w;
+    tlc::models::InferenceOptions opt = tlc::models::inference_options(m.info);  // mode TLC, scale 1.5
     tlc::models::prepare(*m.model, opt);
 
     tlc::data::Image image = tlc::data::read_image(argv[2]);      // [1,3,H,W] in [0,1]; alpha kept aside

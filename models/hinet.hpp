@@ -58,6 +58,7 @@ class HINet : public Restorer {
 
   std::string arch() const override { return "hinet"; }
   index_t pad_multiple() const override { return 16; }
+  index_t image_channels() const override { return cfg_.img_channels; }
   std::string type_name() const override { return "HINet"; }
   const HINetConfig& config() const { return cfg_; }
 

@@ -31,14 +31,25 @@ struct InferenceOptions {
   index_t train_h = 256, train_w = 256;
   index_t tile = 0;                // tile side; 0 = the training size
   index_t overlap = 32;            // tile overlap in pixels
+  // Map sizes of the aggregating layers recorded at recorded_h x recorded_w (a model file's
+  // tlc.windows, see load_model): when that is the training size above, TLC takes its windows
+  // from them instead of running the calibration forward.
+  std::vector<local::LayerWindow> recorded_maps;
+  index_t recorded_h = 0, recorded_w = 0;
 };
 
-// Sets the model's aggregations for `opt.mode` (TLC calibrates once; the others are global).
-// Returns the TLC listing (empty for global/tile).
+// Sets the model's aggregations for `opt.mode` (TLC: calibrated once, from the recorded maps when
+// they apply, else by a forward at the training size; the others are global). Returns the TLC
+// listing (empty for global/tile).
 inline std::vector<local::LayerWindow> prepare(Restorer& model, const InferenceOptions& opt) {
-  if (opt.mode == Mode::TLC) return local::convert(model, {opt.train_h, opt.train_w, opt.scale});
-  local::to_global(model);
-  return {};
+  if (opt.mode != Mode::TLC) {
+    local::to_global(model);
+    return {};
+  }
+  const local::ConvertOptions convert{opt.train_h, opt.train_w, opt.scale, model.image_channels()};
+  if (opt.recorded_h == opt.train_h && opt.recorded_w == opt.train_w)
+    if (auto listing = local::convert_recorded(model, convert, opt.recorded_maps)) return *listing;
+  return local::convert(model, convert);
 }
 
 // Tile starts covering [0, size) with tiles of `tile` overlapping by at least `overlap`.

@@ -6,12 +6,14 @@
 //   tlc.train_size      "HxW" — the training patch size TLC calibrates at
 //   tlc.degradation     the training degradation spec (data/degrade.hpp), if known
 //   tlc.eval_degradation the degradation the model is evaluated under (`tlc eval --degrade auto`)
-//   tlc.windows         JSON array of {"name","kind","map":[h,w],"window":[kh,kw]} at scale 1.5
+//   tlc.windows         JSON array of {"name","kind","map":[h,w],"window":[kh,kw]} at scale 1.5; the
+//                       maps let TLC skip its calibration forward (inference_options)
 // Unknown metadata keys are kept (and ignored).
 #include <map>
 #include <memory>
 #include <string>
 
+#include "models/inference.hpp"
 #include "models/registry.hpp"
 #include "tlc/io/json.hpp"
 #include "tlc/io/safetensors.hpp"
@@ -25,6 +27,7 @@ struct ModelInfo {
   index_t train_h = 256, train_w = 256;
   std::string degradation, eval_degradation;
   std::map<std::string, std::string> metadata;  // everything, as stored
+  std::vector<local::LayerWindow> recorded_maps;  // tlc.windows' maps (at train_h x train_w), if readable
 };
 
 inline std::string size_text(index_t h, index_t w) { return std::to_string(h) + "x" + std::to_string(w); }
@@ -85,7 +88,7 @@ inline void save_model(const std::string& path, Restorer& model, const ModelInfo
   if (!info.eval_degradation.empty()) meta["tlc.eval_degradation"] = info.eval_degradation;
   // Windows as local::convert sets them at the training size (informational: `tlc info`).
   const auto saved = local::windows(model);
-  auto listing = local::convert(model, {info.train_h, info.train_w, 1.5});
+  auto listing = local::convert(model, {info.train_h, info.train_w, 1.5, model.image_channels()});
   io::json::Value arr = io::json::Value::array();
   for (const auto& l : listing) {
     io::json::Value o = io::json::Value::object();
@@ -100,13 +103,37 @@ inline void save_model(const std::string& path, Restorer& model, const ModelInfo
   io::save_safetensors(path, nn::state_dict(model), meta);
 }
 
+// The per-layer maps of a tlc.windows entry; empty when it is absent or malformed (TLC then
+// calibrates by a forward, as for a model without it).
+inline std::vector<local::LayerWindow> recorded_maps(const std::map<std::string, std::string>& metadata) {
+  auto it = metadata.find("tlc.windows");
+  if (it == metadata.end()) return {};
+  std::vector<local::LayerWindow> out;
+  try {
+    const io::json::Value list = io::json::parse(it->second);  // named: as_array() refers into it
+    for (const io::json::Value& e : list.as_array()) {
+      const io::json::Value *name = e.find("name"), *map = e.find("map");
+      if (!name || !map || map->as_array().size() != 2) return {};
+      local::LayerWindow l;
+      l.name = name->as_string();
+      l.map_h = map->as_array()[0].as_int();
+      l.map_w = map->as_array()[1].as_int();
+      if (const io::json::Value* kind = e.find("kind")) l.kind = kind->as_string();
+      out.push_back(l);
+    }
+  } catch (const Error&) {
+    return {};
+  }
+  return out;
+}
+
 struct LoadedModel {
   std::shared_ptr<Restorer> model;
   ModelInfo info;
 };
 
 // Builds the architecture recorded in the file and loads its weights (strictly). The model is
-// global; call local::convert(*model, {train_h, train_w, scale}) for TLC.
+// global; prepare(*model, inference_options(info)) with mode TLC converts it.
 inline LoadedModel load_model(const std::string& path) {
   io::SafetensorsData data = io::load_safetensors(path);
   auto it = data.metadata.find("tlc.arch");
@@ -120,9 +147,21 @@ inline LoadedModel load_model(const std::string& path) {
     std::tie(out.info.train_h, out.info.train_w) = parse_size(ts->second, "load_model '" + path + "': tlc.train_size");
   if (auto d = data.metadata.find("tlc.degradation"); d != data.metadata.end()) out.info.degradation = d->second;
   if (auto d = data.metadata.find("tlc.eval_degradation"); d != data.metadata.end()) out.info.eval_degradation = d->second;
+  out.info.recorded_maps = recorded_maps(data.metadata);
   out.model = make_model(out.info.config.str("arch", ""), out.info.config);
   nn::load_state_dict(*out.model, data.tensors, "'" + path + "'");
+  data.tensors.clear();
+  CpuAllocator::instance().release_cache();  // the file's tensors were copied into the model
   return out;
+}
+
+// Inference options for a loaded model (TLC, scale 1.5): its training size and recorded maps.
+inline InferenceOptions inference_options(const ModelInfo& info) {
+  InferenceOptions o;
+  o.train_h = o.recorded_h = info.train_h;
+  o.train_w = o.recorded_w = info.train_w;
+  o.recorded_maps = info.recorded_maps;
+  return o;
 }
 
 }  // namespace tlc::models

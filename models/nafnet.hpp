@@ -127,6 +127,7 @@ class NAFNetUNet : public Restorer {
 
   std::string arch() const override { return baseline_ ? "baseline" : "nafnet"; }
   index_t pad_multiple() const override { return index_t(1) << cfg_.enc_blocks.size(); }
+  index_t image_channels() const override { return cfg_.img_channels; }
   std::string type_name() const override { return baseline_ ? "Baseline" : "NAFNet"; }
   const NAFNetConfig& config() const { return cfg_; }
 

@@ -15,6 +15,8 @@ class Restorer : public nn::Module<float> {
   virtual std::string arch() const = 0;
   // Inputs are padded to a multiple of this.
   virtual index_t pad_multiple() const = 0;
+  // Channels of the images it takes and returns (3 for RGB, 1 for gray).
+  virtual index_t image_channels() const = 0;
   // Every output of the network for the padded input (HINet has two; the last is the image).
   virtual std::vector<TensorF> forward_padded(const TensorF& x) = 0;
 

@@ -89,6 +89,7 @@ class Restormer : public Restorer {
 
   std::string arch() const override { return "restormer"; }
   index_t pad_multiple() const override { return 8; }
+  index_t image_channels() const override { return cfg_.img_channels; }
   std::string type_name() const override { return "Restormer"; }
   const RestormerConfig& config() const { return cfg_; }
 

@@ -54,6 +54,7 @@ class UNet : public Restorer {
 
   std::string arch() const override { return "unet"; }
   index_t pad_multiple() const override { return index_t(1) << (cfg_.depth - 1); }
+  index_t image_channels() const override { return cfg_.img_channels; }
   std::string type_name() const override { return "UNet"; }
   const UNetConfig& config() const { return cfg_; }
 

@@ -4,6 +4,7 @@
 
 #include "models/hinet.hpp"
 #include "models/inference.hpp"
+#include "models/model_file.hpp"
 #include "models/nafnet.hpp"
 #include "models/restormer.hpp"
 #include "models/unet.hpp"
@@ -79,6 +80,110 @@ TEST_CASE("apply_windows restores a listing by name and rejects unknown layers")
   CHECK(test::max_abs_diff(a->forward(x), b->forward(x)) == 0.0);
   list.front().name = "no.such.layer";
   CHECK_THROWS_AS(local::apply_windows(*b, list), Error);
+}
+
+namespace {
+bool same_windows(const std::vector<local::LayerWindow>& a, const std::vector<local::LayerWindow>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].name != b[i].name || a[i].kind != b[i].kind || a[i].map_h != b[i].map_h || a[i].map_w != b[i].map_w ||
+        !(a[i].window == b[i].window))
+      return false;
+  return true;
+}
+}  // namespace
+
+TEST_CASE("windows from recorded maps equal a calibration forward, for every model family and scale") {
+  const auto calibrated = test::small_models(5), recorded = test::small_models(5);
+  for (size_t i = 0; i < calibrated.size(); ++i) {
+    INFO(calibrated[i]->arch() << " #" << i);
+    const auto at_15 = local::convert(*calibrated[i], {32, 32, 1.5});
+    for (double scale : {1.5, 2.0, 3.0}) {
+      const auto expected = local::convert(*calibrated[i], {32, 32, scale});
+      const auto got = local::convert_recorded(*recorded[i], {32, 32, scale}, at_15);
+      REQUIRE(got.has_value());
+      CHECK(same_windows(*got, expected));
+      CHECK(same_windows(local::windows(*recorded[i]), expected));
+    }
+  }
+}
+
+TEST_CASE("recorded maps are refused, changing nothing, unless they name every layer once inside the training size") {
+  auto net = small_nafnet();
+  const auto good = local::convert(*net, {32, 32, 1.5});
+  local::to_global(*net);
+  REQUIRE(good.size() > 2);
+  auto missing = good, duplicate = good, too_big = good, empty_map = good, renamed = good;
+  missing.pop_back();
+  duplicate.back() = duplicate.front();
+  too_big[1].map_w = 33;
+  empty_map[1].map_h = 0;
+  renamed[0].name = "no.such.layer";
+  for (const auto* bad : {&missing, &duplicate, &too_big, &empty_map, &renamed}) {
+    CHECK_FALSE(local::convert_recorded(*net, {32, 32, 1.5}, *bad).has_value());
+    for (const auto& l : local::windows(*net)) CHECK(l.window.is_global());
+  }
+  CHECK(local::convert_recorded(*net, {32, 32, 1.5}, good).has_value());
+}
+
+TEST_CASE("a model file's recorded maps set TLC's windows without a calibration forward") {
+  const std::string path = std::string(TLC_BINARY_DIR) + "/test_tlc_convert_model.safetensors";
+  auto net = small_nafnet();
+  models::ModelInfo info;
+  info.config = models::model_config(*net);
+  info.train_h = info.train_w = 32;
+  models::save_model(path, *net, info);
+  const auto calibrated = local::convert(*net, {32, 32, 1.5});
+
+  models::LoadedModel lm = models::load_model(path);
+  REQUIRE(lm.info.recorded_maps.size() == calibrated.size());
+  CHECK(same_windows(models::prepare(*lm.model, models::inference_options(lm.info)), calibrated));
+  NoGrad ng;
+  const TensorF x = test::random<float>({1, 3, 80, 96}, 4, 0, 1);
+  CHECK(test::max_abs_diff(lm.model->forward(x), net->forward(x)) == 0.0);
+
+  // The windows really come from the file: halved maps (still inside 32x32) give halved windows.
+  io::SafetensorsData data = io::load_safetensors(path);
+  io::json::Value arr = io::json::Value::array();
+  for (const auto& l : calibrated) {
+    io::json::Value o = io::json::Value::object();
+    o.set("name", io::json::Value(l.name));
+    o.set("map", io::json::Value::array({io::json::Value(l.map_h / 2), io::json::Value(l.map_w / 2)}));
+    arr.push_back(std::move(o));
+  }
+  data.metadata["tlc.windows"] = arr.dump();
+  io::save_safetensors(path, data.tensors, data.metadata);
+  models::LoadedModel halved = models::load_model(path);
+  const auto from_file = models::prepare(*halved.model, models::inference_options(halved.info));
+  REQUIRE(from_file.size() == calibrated.size());
+  for (size_t i = 0; i < from_file.size(); ++i) CHECK(from_file[i].map_h == calibrated[i].map_h / 2);
+
+  // Malformed or absent maps: ignored, the model calibrates as before.
+  for (const std::string bad : {"[{\"name\": 3}]", "not json", "[{\"name\":\"x\",\"map\":[1]}]"}) {
+    data.metadata["tlc.windows"] = bad;
+    io::save_safetensors(path, data.tensors, data.metadata);
+    models::LoadedModel m = models::load_model(path);
+    CHECK(m.info.recorded_maps.empty());
+    CHECK(same_windows(models::prepare(*m.model, models::inference_options(m.info)), calibrated));
+  }
+  // A training size other than the recorded one calibrates too.
+  models::InferenceOptions other = models::inference_options(lm.info);
+  other.train_h = other.train_w = 16;
+  CHECK(same_windows(models::prepare(*lm.model, other), local::convert(*net, {16, 16, 1.5})));
+  std::remove(path.c_str());
+}
+
+TEST_CASE("TLC calibrates gray (one-channel) models with one-channel noise") {
+  NAFNetConfig c;
+  c.width = 8;
+  c.img_channels = 1;
+  NAFNetUNet net(c, false);
+  InferenceOptions opt;
+  opt.train_h = opt.train_w = 32;
+  const auto listing = prepare(net, opt);
+  CHECK_FALSE(listing.empty());
+  NoGrad ng;
+  CHECK(net.forward(test::random<float>({1, 1, 40, 48}, 2, 0, 1)).shape() == Shape({1, 1, 40, 48}));
 }
 
 TEST_CASE("tiled inference covers the image, blends without seams, and equals global on one tile") {

@@ -32,6 +32,8 @@ class Aggregating {
     calib_h_ = calib_w_ = 0;
   }
   void end_calibration() { calibrating_ = false; }
+  // A map size known without a forward (recorded in a model file at the same training size).
+  void set_calibration(index_t h, index_t w) { calib_h_ = h, calib_w_ = w; }
 
   // What is aggregated, for listings ("avg-pool", "instance-norm", "attention", ...).
   virtual std::string aggregation_kind() const = 0;

@@ -3,6 +3,7 @@
 // forward (no grad) on uniform noise at the training size records the map size every
 // aggregating layer sees; each layer's window is then K = map * base // train per axis, with
 // base = int(scale * train). to_global() undoes it.
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -37,6 +38,14 @@ std::vector<std::pair<std::string, Aggregating*>> aggregating_layers(nn::Module<
   return out;
 }
 
+// The window of a layer whose map was map_h x map_w at the training size: K = map * base // train
+// per axis, base = int(scale * train), at least 1.
+inline WindowSize window_for(index_t map_h, index_t map_w, const ConvertOptions& opt) {
+  const index_t base_h = static_cast<index_t>(opt.scale * static_cast<double>(opt.train_h));
+  const index_t base_w = static_cast<index_t>(opt.scale * static_cast<double>(opt.train_w));
+  return {std::max<index_t>(1, map_h * base_h / opt.train_h), std::max<index_t>(1, map_w * base_w / opt.train_w)};
+}
+
 // Converts `model` in place; returns the per-layer listing.
 template <class T>
 std::vector<LayerWindow> convert(nn::Module<T>& model, const ConvertOptions& opt) {
@@ -64,17 +73,45 @@ std::vector<LayerWindow> convert(nn::Module<T>& model, const ConvertOptions& opt
   }
   // The calibration activations are sized for the training crop, not for the test frames to come.
   CpuAllocator::instance().release_cache();
-  const index_t base_h = static_cast<index_t>(opt.scale * static_cast<double>(opt.train_h));
-  const index_t base_w = static_cast<index_t>(opt.scale * static_cast<double>(opt.train_w));
   std::vector<LayerWindow> listing;
   for (auto& [name, a] : layers) {
     a->end_calibration();
     TLC_CHECK(a->calibration_h() > 0, Error, "local::convert: layer '", name,
               "' saw no input during the calibration forward");
-    WindowSize w{std::max<index_t>(1, a->calibration_h() * base_h / opt.train_h),
-                 std::max<index_t>(1, a->calibration_w() * base_w / opt.train_w)};
-    a->set_window(w);
-    listing.push_back({name, a->aggregation_kind(), a->calibration_h(), a->calibration_w(), w});
+    a->set_window(window_for(a->calibration_h(), a->calibration_w(), opt));
+    listing.push_back({name, a->aggregation_kind(), a->calibration_h(), a->calibration_w(), a->window()});
+  }
+  return listing;
+}
+
+// convert() without its calibration forward, from the map sizes `recorded` at opt's training size
+// (a model file's tlc.windows, written by a calibration of the same architecture): the same
+// windows, without the cost of a forward at the training size. Returns nothing and changes
+// nothing unless `recorded` names every aggregating layer exactly once, each with a map inside
+// the training size; the caller then calibrates.
+template <class T>
+std::optional<std::vector<LayerWindow>> convert_recorded(nn::Module<T>& model, const ConvertOptions& opt,
+                                                         const std::vector<LayerWindow>& recorded) {
+  TLC_CHECK(opt.train_h > 0 && opt.train_w > 0 && opt.scale > 0, Error,
+            "local::convert_recorded: expected a positive training size and scale, found ", opt.train_h, "x", opt.train_w,
+            ", scale ", opt.scale);
+  auto layers = aggregating_layers(model);
+  if (recorded.size() != layers.size()) return std::nullopt;
+  std::vector<const LayerWindow*> match;
+  for (auto& [name, a] : layers) {
+    const LayerWindow* found = nullptr;  // (equal counts and every name found: no name repeats)
+    for (const auto& r : recorded)
+      if (r.name == name) found = &r;
+    if (!found || found->map_h < 1 || found->map_w < 1 || found->map_h > opt.train_h || found->map_w > opt.train_w)
+      return std::nullopt;
+    match.push_back(found);
+  }
+  std::vector<LayerWindow> listing;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    Aggregating* a = layers[i].second;
+    a->set_calibration(match[i]->map_h, match[i]->map_w);
+    a->set_window(window_for(match[i]->map_h, match[i]->map_w, opt));
+    listing.push_back({layers[i].first, a->aggregation_kind(), match[i]->map_h, match[i]->map_w, a->window()});
   }
   return listing;
 }
