@@ -1,12 +1,14 @@
 #pragma once
 // Adam and AdamW. Adam adds weight decay to the gradient (L2, as torch.optim.Adam); AdamW decays
 // the weights directly (decoupled, as torch.optim.AdamW), applied to every parameter.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
 #include "tlc/core/thread_pool.hpp"
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/cpu/vec_math.hpp"
 #include "tlc/ops/kernels/optim.hpp"
 #include "tlc/tensor/tensor.hpp"
 
@@ -58,7 +60,17 @@ class Adam {
         continue;
       }
       parallel_for(0, params_[i].numel(), 1 << 14, [&](index_t lo, index_t hi) {
-        for (index_t j = lo; j < hi; ++j) f(p[j], m[j], v[j], pg[j]);
+        constexpr index_t kBlock = 256;
+        T root[kBlock];  // sqrt(v / bias_correction2) of a block
+        for (index_t j0 = lo; j0 < hi; j0 += kBlock) {
+          const index_t len = std::min(kBlock, hi - j0);
+          for (index_t j = 0; j < len; ++j) {
+            f.moments(p[j0 + j], m[j0 + j], v[j0 + j], pg[j0 + j]);
+            root[j] = v[j0 + j] / f.bias_correction2;
+          }
+          cpu::sqrt_in_place(root, len);  // std::sqrt in the loop would keep it scalar (errno)
+          for (index_t j = 0; j < len; ++j) f.apply(p[j0 + j], m[j0 + j], root[j]);
+        }
       });
     }
   }

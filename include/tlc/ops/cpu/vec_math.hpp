@@ -1,7 +1,7 @@
 #pragma once
 // Small vectorised math loops the compiler will not vectorise by itself: without -fno-math-errno,
 // GCC and Clang keep std::sqrt and std::exp scalar (they may set errno), which made the per-pixel
-// 1/sqrt of the local norms and the sigmoid of per-pixel attention the slowest steps of TLC (in
+// 1/sqrt of the local norms, the sigmoid of per-pixel attention and Adam's sqrt slow steps (in
 // float models; double is for gradient checks and stays scalar). inv_sqrt_clamped is within 2 ulp
 // of the correctly rounded value; sigmoid is within 3e-7 relative of the exact value (its
 // polynomial exp, then one division). 256-bit only:
@@ -47,6 +47,22 @@ inline void inv_sqrt_clamped(float* v, index_t n, float eps) {
 #endif
 #endif
   for (; i < n; ++i) v[i] = 1.0f / std::sqrt(std::max(v[i], 0.0f) + eps);
+}
+
+// v[i] = sqrt(v[i]) for i in [0, n), correctly rounded like std::sqrt (negative inputs give NaN).
+inline void sqrt_in_place(float* v, index_t n) {
+  index_t i = 0;
+#if defined(__AVX__)
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(v + i, _mm256_sqrt_ps(_mm256_loadu_ps(v + i)));
+#endif
+  for (; i < n; ++i) v[i] = std::sqrt(v[i]);
+}
+inline void sqrt_in_place(double* v, index_t n) {
+  index_t i = 0;
+#if defined(__AVX__)
+  for (; i + 4 <= n; i += 4) _mm256_storeu_pd(v + i, _mm256_sqrt_pd(_mm256_loadu_pd(v + i)));
+#endif
+  for (; i < n; ++i) v[i] = std::sqrt(v[i]);
 }
 
 #if defined(__AVX2__) && defined(__FMA__)
