@@ -9,6 +9,7 @@
 // intrinsics.
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "tlc/core/config.hpp"
 
@@ -49,18 +50,17 @@ inline void inv_sqrt_clamped(float* v, index_t n, float eps) {
   for (; i < n; ++i) v[i] = 1.0f / std::sqrt(std::max(v[i], 0.0f) + eps);
 }
 
-// v[i] = sqrt(v[i]) for i in [0, n), correctly rounded like std::sqrt (negative inputs give NaN).
-inline void sqrt_in_place(float* v, index_t n) {
+// v[i] = sqrt(v[i]) for i in [0, n), correctly rounded like std::sqrt (negative inputs give NaN);
+// T is float or double.
+template <class T>
+void sqrt_in_place(T* v, index_t n) {
   index_t i = 0;
 #if defined(__AVX__)
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(v + i, _mm256_sqrt_ps(_mm256_loadu_ps(v + i)));
-#endif
-  for (; i < n; ++i) v[i] = std::sqrt(v[i]);
-}
-inline void sqrt_in_place(double* v, index_t n) {
-  index_t i = 0;
-#if defined(__AVX__)
-  for (; i + 4 <= n; i += 4) _mm256_storeu_pd(v + i, _mm256_sqrt_pd(_mm256_loadu_pd(v + i)));
+  if constexpr (std::is_same_v<T, float>) {
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(v + i, _mm256_sqrt_ps(_mm256_loadu_ps(v + i)));
+  } else {
+    for (; i + 4 <= n; i += 4) _mm256_storeu_pd(v + i, _mm256_sqrt_pd(_mm256_loadu_pd(v + i)));
+  }
 #endif
   for (; i < n; ++i) v[i] = std::sqrt(v[i]);
 }
