@@ -207,6 +207,13 @@ TEST_CASE("clip_grad_norm matches torch.nn.utils.clip_grad_norm_ above and below
   std::vector<TensorF> clipped;
   for (auto& p : params) clipped.push_back(p.grad());
   CHECK(max_diff(clipped, field(c, "clipped")) <= 1e-8);
+  // A gradient longer than the 16 partial sums, with a tail: the brute-force norm.
+  TensorF long_param = test::random<float>({1037}, 3).requires_grad_(true);
+  const TensorF long_grad = test::random<float>({1037}, 4);
+  long_param.set_grad(long_grad);
+  double sq = 0;
+  for (float g : long_grad.to_vector()) sq += double(g) * double(g);
+  CHECK(optim::clip_grad_norm(std::vector<TensorF>{long_param}, 1e9) == Approx(std::sqrt(sq)).epsilon(1e-14));
 }
 
 TEST_CASE("grads_finite spots NaN and infinity") {

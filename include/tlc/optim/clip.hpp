@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/cpu/sum.hpp"
 #include "tlc/ops/kernels/elementwise.hpp"
 
 namespace tlc::optim {
@@ -19,10 +20,7 @@ double sum_squares(const Tensor<T>& g) {
       TLC_CUDA_CALL("clip_grad_norm", return cuda::sum_squares(g.data(), g.numel()));
     return 0.0;
   }
-  const T* pg = g.data();
-  double sq = 0.0;
-  for (index_t i = 0; i < g.numel(); ++i) sq += static_cast<double>(pg[i]) * static_cast<double>(pg[i]);
-  return sq;
+  return cpu::sum_as_double(g.data(), g.numel(), [](double x) { return x * x; });
 }
 }  // namespace detail
 

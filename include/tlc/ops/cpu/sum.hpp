@@ -7,15 +7,15 @@
 
 namespace tlc::cpu {
 
-// Sum of p[0..n) in double.
-template <class T>
-double sum_as_double(const T* p, index_t n) {
+// Sum of f(p[i]) for i in [0, n) in double (f maps a double; the identity by default).
+template <class T, class F = double (*)(double)>
+double sum_as_double(const T* p, index_t n, F f = [](double x) { return x; }) {
   constexpr int kLanes = 16;
   double s[kLanes] = {};
   index_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
-    for (int u = 0; u < kLanes; ++u) s[u] += static_cast<double>(p[i + u]);
-  for (int u = 0; i < n; ++i, ++u) s[u] += static_cast<double>(p[i]);
+    for (int u = 0; u < kLanes; ++u) s[u] += f(static_cast<double>(p[i + u]));
+  for (int u = 0; i < n; ++i, ++u) s[u] += f(static_cast<double>(p[i]));
   for (int width = kLanes / 2; width > 0; width /= 2)  // pairwise, lanes u and u + width
     for (int u = 0; u < width; ++u) s[u] += s[u + width];
   return s[0];
