@@ -157,9 +157,9 @@ void micro_kernel(index_t kc, const T* pa, const T* pb, T* c, index_t ldc, T alp
 }
 
 #if defined(__AVX__)
-// out[q * 8 + i] = rows[i][q] for an 8 x 8 float block (row i at src + i * ld): one transpose in
-// registers instead of 64 stores 8 floats apart.
-inline void transpose_8x8(const float* src, index_t ld, float* out) {
+// out[q * out_ld + i] = rows[i][q] for an 8 x 8 float block (row i at src + i * ld): one
+// transpose in registers instead of 64 scattered stores.
+inline void transpose_8x8(const float* src, index_t ld, float* out, index_t out_ld) {
   __m256 r[8], t[8];
   for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * ld);
   for (int i = 0; i < 8; i += 2) {
@@ -173,8 +173,8 @@ inline void transpose_8x8(const float* src, index_t ld, float* out) {
     r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
   }
   for (int i = 0; i < 4; ++i) {
-    _mm256_storeu_ps(out + i * 8, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
-    _mm256_storeu_ps(out + (i + 4) * 8, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+    _mm256_storeu_ps(out + i * out_ld, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+    _mm256_storeu_ps(out + (i + 4) * out_ld, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
   }
 }
 #endif
@@ -188,7 +188,7 @@ void pack_a(bool trans, index_t mc, index_t kc, const T* a, index_t lda, T* out)
 #if defined(__AVX__)
     if constexpr (std::is_same_v<T, float> && MR == 8) {
       if (!trans && rows == MR)
-        for (; p0 + 8 <= kc; p0 += 8) transpose_8x8(a + i0 * lda + p0, lda, out + p0 * MR);
+        for (; p0 + 8 <= kc; p0 += 8) transpose_8x8(a + i0 * lda + p0, lda, out + p0 * MR, MR);
     }
 #endif
     if (!trans) {
@@ -229,6 +229,15 @@ void pack_b(bool trans, index_t j0, index_t j1, index_t nc, index_t kc, const T*
       constexpr index_t PB = 16;
       for (index_t p0 = 0; p0 < kc; p0 += PB) {
         const index_t p1 = std::min(kc, p0 + PB);
+#if defined(__AVX__)
+        if constexpr (std::is_same_v<T, float> && NR % 8 == 0) {
+          if (cols == NR && p1 - p0 == PB) {  // whole 8 x 8 blocks, transposed in registers
+            for (int j = 0; j < NR; j += 8)
+              for (index_t p = p0; p < p1; p += 8) transpose_8x8(b + (jp + j) * ldb + p, ldb, dst + p * NR + j, NR);
+            continue;
+          }
+        }
+#endif
         for (int j = 0; j < cols; ++j) {
           const T* src = b + (jp + j) * ldb;
           for (index_t p = p0; p < p1; ++p) dst[p * NR + j] = src[p];
