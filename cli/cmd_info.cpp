@@ -20,8 +20,7 @@ int cmd_info(const Argv& argv) {
   const auto [h, w] = models::parse_size(a.get("size"), "--size");
   const double macs = models::count_macs(*lm.model, h, w);  // loaded global
   models::InferenceOptions opt = models::inference_options(lm.info);
-  opt.scale = std::stod(a.get("scale"));
-  if (!(opt.scale > 0)) throw UsageError("--scale expects a positive number, found " + a.get("scale"));
+  opt.scale = scale_option(a);
   const auto windows = models::prepare(*lm.model, opt);
   const double macs_tlc = models::count_macs(*lm.model, h, w);
   if (a.is_set("json")) {
@@ -37,16 +36,7 @@ int cmd_info(const Argv& argv) {
     o.set("train_size", io::json::Value(models::size_text(lm.info.train_h, lm.info.train_w)));
     o.set("degradation", io::json::Value(lm.info.degradation));
     o.set("eval_degradation", io::json::Value(lm.info.eval_degradation));
-    io::json::Value arr = io::json::Value::array();
-    for (auto& l : windows) {
-      io::json::Value e = io::json::Value::object();
-      e.set("name", io::json::Value(l.name));
-      e.set("kind", io::json::Value(l.kind));
-      e.set("map", io::json::Value::array({io::json::Value(l.map_h), io::json::Value(l.map_w)}));
-      e.set("window", io::json::Value::array({io::json::Value(l.window.kh), io::json::Value(l.window.kw)}));
-      arr.push_back(e);
-    }
-    o.set("windows", arr);
+    o.set("windows", models::windows_json(windows));
     std::cout << o.dump() << "\n";
     return 0;
   }

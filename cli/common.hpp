@@ -66,11 +66,17 @@ inline void add_inference_options(Args& a) {
   a.option("overlap", "N", "tile overlap in pixels", "32");
 }
 
+// --scale, checked positive.
+inline double scale_option(const Args& a) {
+  const double scale = std::stod(a.get("scale"));
+  if (!(scale > 0)) throw UsageError("--scale expects a positive number, found " + a.get("scale"));
+  return scale;
+}
+
 inline models::InferenceOptions inference_options(const Args& a, const models::ModelInfo& info) {
   models::InferenceOptions o = models::inference_options(info);
   o.mode = models::parse_mode(a.get("mode"));
-  o.scale = std::stod(a.get("scale"));
-  if (!(o.scale > 0)) throw UsageError("--scale expects a positive number, found " + a.get("scale"));
+  o.scale = scale_option(a);
   if (a.has("train-size")) std::tie(o.train_h, o.train_w) = models::parse_size(a.get("train-size"), "--train-size");
   if (a.has("tile")) o.tile = models::parse_size(a.get("tile"), "--tile").first;
   o.overlap = std::stoll(a.get("overlap"));

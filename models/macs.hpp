@@ -9,10 +9,10 @@
 
 namespace tlc::models {
 
-inline double count_macs(Restorer& model, index_t h, index_t w, index_t channels = 3) {
+inline double count_macs(Restorer& model, index_t h, index_t w) {
   NoGrad no_grad;
   ops::MacCounter counter;
-  model.forward(TensorF::zeros({1, channels, h, w}));
+  model.forward(TensorF::zeros({1, model.image_channels(), h, w}));
   return counter.macs();
 }
 

@@ -79,16 +79,8 @@ inline Config config_from_json(const io::json::Value& v, const std::string& wher
   return c;
 }
 
-inline void save_model(const std::string& path, Restorer& model, const ModelInfo& info) {
-  std::map<std::string, std::string> meta = info.metadata;
-  meta["tlc.format"] = "1";
-  meta["tlc.arch"] = config_json(model_config(model));
-  meta["tlc.train_size"] = size_text(info.train_h, info.train_w);
-  if (!info.degradation.empty()) meta["tlc.degradation"] = info.degradation;
-  if (!info.eval_degradation.empty()) meta["tlc.eval_degradation"] = info.eval_degradation;
-  // Windows as local::convert sets them at the training size (informational: `tlc info`).
-  const auto saved = local::windows(model);
-  auto listing = local::convert(model, {info.train_h, info.train_w, 1.5, model.image_channels()});
+// A TLC listing as JSON: [{"name","kind","map":[h,w],"window":[kh,kw]}, ...] (tlc.windows, `tlc info --json`).
+inline io::json::Value windows_json(const std::vector<local::LayerWindow>& listing) {
   io::json::Value arr = io::json::Value::array();
   for (const auto& l : listing) {
     io::json::Value o = io::json::Value::object();
@@ -98,8 +90,22 @@ inline void save_model(const std::string& path, Restorer& model, const ModelInfo
     o.set("window", io::json::Value::array({io::json::Value(l.window.kh), io::json::Value(l.window.kw)}));
     arr.push_back(std::move(o));
   }
+  return arr;
+}
+
+inline void save_model(const std::string& path, Restorer& model, const ModelInfo& info) {
+  std::map<std::string, std::string> meta = info.metadata;
+  meta["tlc.format"] = "1";
+  meta["tlc.arch"] = config_json(model_config(model));
+  meta["tlc.train_size"] = size_text(info.train_h, info.train_w);
+  if (!info.degradation.empty()) meta["tlc.degradation"] = info.degradation;
+  if (!info.eval_degradation.empty()) meta["tlc.eval_degradation"] = info.eval_degradation;
+  // Windows as local::convert sets them at the training size: their maps spare every later TLC
+  // run of this file the calibration forward (inference_options).
+  const auto saved = local::windows(model);
+  const auto listing = local::convert(model, {info.train_h, info.train_w, 1.5, model.image_channels()});
   local::apply_windows(model, saved);
-  meta["tlc.windows"] = arr.dump();
+  meta["tlc.windows"] = windows_json(listing).dump();
   io::save_safetensors(path, nn::state_dict(model), meta);
 }
 

@@ -4,6 +4,7 @@
 
 #include "models/hinet.hpp"
 #include "models/inference.hpp"
+#include "models/macs.hpp"
 #include "models/model_file.hpp"
 #include "models/nafnet.hpp"
 #include "models/restormer.hpp"
@@ -184,6 +185,7 @@ TEST_CASE("TLC calibrates gray (one-channel) models with one-channel noise") {
   CHECK_FALSE(listing.empty());
   NoGrad ng;
   CHECK(net.forward(test::random<float>({1, 1, 40, 48}, 2, 0, 1)).shape() == Shape({1, 1, 40, 48}));
+  CHECK(count_macs(net, 40, 48) > 0);  // counted on one-channel zeros too
 }
 
 TEST_CASE("tiled inference covers the image, blends without seams, and equals global on one tile") {

@@ -46,12 +46,29 @@ inline WindowSize window_for(index_t map_h, index_t map_w, const ConvertOptions&
   return {std::max<index_t>(1, map_h * base_h / opt.train_h), std::max<index_t>(1, map_w * base_w / opt.train_w)};
 }
 
+namespace detail {
+inline void check_convert_options(const char* fn, const ConvertOptions& opt) {
+  TLC_CHECK(opt.train_h > 0 && opt.train_w > 0, Error, fn, ": expected a positive training size, found ", opt.train_h,
+            "x", opt.train_w);
+  TLC_CHECK(opt.scale > 0, Error, fn, ": expected a positive scale, found ", opt.scale);
+}
+
+// Sets every layer's window from its calibration map size; returns the listing.
+inline std::vector<LayerWindow> set_windows(const std::vector<std::pair<std::string, Aggregating*>>& layers,
+                                            const ConvertOptions& opt) {
+  std::vector<LayerWindow> listing;
+  for (const auto& [name, a] : layers) {
+    a->set_window(window_for(a->calibration_h(), a->calibration_w(), opt));
+    listing.push_back({name, a->aggregation_kind(), a->calibration_h(), a->calibration_w(), a->window()});
+  }
+  return listing;
+}
+}  // namespace detail
+
 // Converts `model` in place; returns the per-layer listing.
 template <class T>
 std::vector<LayerWindow> convert(nn::Module<T>& model, const ConvertOptions& opt) {
-  TLC_CHECK(opt.train_h > 0 && opt.train_w > 0, Error, "local::convert: expected a positive training size, found ",
-            opt.train_h, "x", opt.train_w);
-  TLC_CHECK(opt.scale > 0, Error, "local::convert: expected a positive scale, found ", opt.scale);
+  detail::check_convert_options("local::convert", opt);
   auto layers = aggregating_layers(model);
   for (auto& [name, a] : layers) {
     a->set_window({});
@@ -73,15 +90,12 @@ std::vector<LayerWindow> convert(nn::Module<T>& model, const ConvertOptions& opt
   }
   // The calibration activations are sized for the training crop, not for the test frames to come.
   CpuAllocator::instance().release_cache();
-  std::vector<LayerWindow> listing;
   for (auto& [name, a] : layers) {
     a->end_calibration();
     TLC_CHECK(a->calibration_h() > 0, Error, "local::convert: layer '", name,
               "' saw no input during the calibration forward");
-    a->set_window(window_for(a->calibration_h(), a->calibration_w(), opt));
-    listing.push_back({name, a->aggregation_kind(), a->calibration_h(), a->calibration_w(), a->window()});
   }
-  return listing;
+  return detail::set_windows(layers, opt);
 }
 
 // convert() without its calibration forward, from the map sizes `recorded` at opt's training size
@@ -92,9 +106,7 @@ std::vector<LayerWindow> convert(nn::Module<T>& model, const ConvertOptions& opt
 template <class T>
 std::optional<std::vector<LayerWindow>> convert_recorded(nn::Module<T>& model, const ConvertOptions& opt,
                                                          const std::vector<LayerWindow>& recorded) {
-  TLC_CHECK(opt.train_h > 0 && opt.train_w > 0 && opt.scale > 0, Error,
-            "local::convert_recorded: expected a positive training size and scale, found ", opt.train_h, "x", opt.train_w,
-            ", scale ", opt.scale);
+  detail::check_convert_options("local::convert_recorded", opt);
   auto layers = aggregating_layers(model);
   if (recorded.size() != layers.size()) return std::nullopt;
   std::vector<const LayerWindow*> match;
@@ -106,14 +118,8 @@ std::optional<std::vector<LayerWindow>> convert_recorded(nn::Module<T>& model, c
       return std::nullopt;
     match.push_back(found);
   }
-  std::vector<LayerWindow> listing;
-  for (size_t i = 0; i < layers.size(); ++i) {
-    Aggregating* a = layers[i].second;
-    a->set_calibration(match[i]->map_h, match[i]->map_w);
-    a->set_window(window_for(match[i]->map_h, match[i]->map_w, opt));
-    listing.push_back({layers[i].first, a->aggregation_kind(), match[i]->map_h, match[i]->map_w, a->window()});
-  }
-  return listing;
+  for (size_t i = 0; i < layers.size(); ++i) layers[i].second->set_calibration(match[i]->map_h, match[i]->map_w);
+  return detail::set_windows(layers, opt);
 }
 
 // Back to global aggregation everywhere.

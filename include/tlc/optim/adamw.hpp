@@ -64,10 +64,7 @@ class Adam {
         T root[kBlock];  // sqrt(v / bias_correction2) of a block
         for (index_t j0 = lo; j0 < hi; j0 += kBlock) {
           const index_t len = std::min(kBlock, hi - j0);
-          for (index_t j = 0; j < len; ++j) {
-            f.moments(p[j0 + j], m[j0 + j], v[j0 + j], pg[j0 + j]);
-            root[j] = v[j0 + j] / f.bias_correction2;
-          }
+          for (index_t j = 0; j < len; ++j) root[j] = f.moments(p[j0 + j], m[j0 + j], v[j0 + j], pg[j0 + j]);
           cpu::sqrt_in_place(root, len);  // std::sqrt in the loop would keep it scalar (errno)
           for (index_t j = 0; j < len; ++j) f.apply(p[j0 + j], m[j0 + j], root[j]);
         }

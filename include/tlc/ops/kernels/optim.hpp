@@ -14,18 +14,17 @@ template <class T>
 struct AdamStep {
   T lr, beta1, beta2, eps, weight_decay, bias_correction1, bias_correction2;
   bool decoupled;
-  TLC_HD void operator()(T& p, T& m, T& v, T g) const {
-    moments(p, m, v, g);
-    apply(p, m, sqrt(v / bias_correction2));
-  }
-  // The two halves, for a CPU loop that takes the square roots in between, vectorised.
-  TLC_HD void moments(T& p, T& m, T& v, T g) const {
+  TLC_HD void operator()(T& p, T& m, T& v, T g) const { apply(p, m, sqrt(moments(p, m, v, g))); }
+  // The two halves, for a CPU loop that takes the square roots in between, vectorised. moments
+  // returns the bias-corrected v, whose square root apply takes.
+  TLC_HD T moments(T& p, T& m, T& v, T g) const {
     if (weight_decay != T(0)) {
       if (decoupled) p -= lr * weight_decay * p;
       else g += weight_decay * p;
     }
     m = beta1 * m + (T(1) - beta1) * g;
     v = beta2 * v + (T(1) - beta2) * g * g;
+    return v / bias_correction2;
   }
   TLC_HD void apply(T& p, T m, T sqrt_corrected_v) const { p -= lr * (m / bias_correction1) / (sqrt_corrected_v + eps); }
 };
