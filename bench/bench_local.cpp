@@ -2,7 +2,8 @@
 // forward for several windows against one plain copy of the tensor (the target is <= 3x a copy and
 // flat across windows), local_max, local vs global instance norm, and the forward of the modules TLC
 // converts (SE, SCA, InstanceNorm2d, MDTA) with global statistics and with the window a 256-px
-// training crop gives at full resolution (384), all on the same 64-channel map.
+// training crop gives at full resolution (384), all on the same 64-channel map, and local SCA's
+// steps beside the global pool and scale.
 // Usage: bench_local [threads] [reps]  (defaults: all threads, 3 reps; the best time is printed).
 #include <chrono>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include "tlc/nn/mdta.hpp"
 #include "tlc/nn/spatial_norm.hpp"
 #include "tlc/ops/local.hpp"
+#include "tlc/ops/local_scale.hpp"
 #include "tlc/ops/spatial_norm.hpp"
 
 using namespace tlc;
@@ -65,6 +67,18 @@ int main(int argc, char** argv) {
   nn::MDTA<float> mdta(64, 1, false);
   time_module("SE", se, [&] { (void)se.scale(x); });
   time_module("SCA", sca, [&] { (void)sca.scale(x); });
+  {  // local SCA step by step (the 1x1 conv on the valid map is spec 6.6's per-pixel attention)
+    const index_t k = 384;
+    TensorF valid, attention;
+    const double pool = best_time(reps, [&] { valid = ops::local_mean_valid(x, k, k); });
+    const double conv = best_time(reps, [&] { attention = sca[1].forward(valid); });
+    const double scale = best_time(reps, [&] { (void)ops::local_expand_mul(x, attention, k, k); });
+    const double mean = best_time(reps, [&] { (void)ops::mean(x, {2, 3}, true); });
+    const double mean_mul = best_time(reps, [&] { (void)ops::mul(x, ops::mean(x, {2, 3}, true)); });
+    std::printf("  SCA local k=384: local_mean_valid %.1f ms, 1x1 conv on %s %.1f ms, local_expand_mul %.1f ms\n",
+                pool * 1e3, valid.shape().str().c_str(), conv * 1e3, scale * 1e3);
+    std::printf("  SCA global: mean %.1f ms, x * mean %.1f ms\n", mean * 1e3, mean_mul * 1e3);
+  }
   time_module("IN", in, [&] { (void)in(x); });
   time_module("MDTA", mdta, [&] { (void)mdta(x); });
   return 0;
