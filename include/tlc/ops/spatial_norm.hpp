@@ -3,16 +3,17 @@
 // own backward. Global (PyTorch GroupNorm/InstanceNorm2d): mean and biased variance per
 // (n, group) over the group's channels x H x W. Local (spec 6.4, 6.6 "GN"): per pixel,
 // mu = mean over the group's channels of local_mean(x_c), E2 likewise of x_c^2, var = E2 - mu^2
-// clamped at 0, with the clamped windows of local_mean. Statistics are sums of x - s in double
-// (variance is shift-invariant; s = the group's global mean, or for local statistics the mean of
-// its first rows), so that mean^2 >> var does not cancel: data with mean 100 and std 0.01
-// normalises accurately and never gives NaN.
+// clamped at 0, with the clamped windows of local_mean. Statistics are one pass of sums of x - s
+// and (x - s)^2 in double (variance is shift-invariant; s = the mean of the group's first rows),
+// so that mean^2 >> var does not cancel: data with mean 100 and std 0.01 normalises accurately and
+// never gives NaN.
+#include <array>
 #include <cmath>
 #include <memory>
-#include <numeric>
 #include <vector>
 
 #include "tlc/local/aggregation.hpp"
+#include "tlc/ops/cpu/sum.hpp"
 #include "tlc/ops/cpu/vec_math.hpp"
 #include "tlc/ops/cuda/spatial_norm.hpp"
 #include "tlc/ops/local.hpp"
@@ -24,45 +25,31 @@ using Window = local::WindowSize;
 
 namespace detail {
 
-// Sum of f(i) for i in [0, n) in double, in fixed blocks: the result does not depend on the thread count.
-template <class F>
-double blocked_sum(index_t n, F&& f) {
-  constexpr index_t block = 1 << 14;
-  std::vector<double> part(static_cast<size_t>((n + block - 1) / block), 0.0);
-  parallel_for(0, static_cast<index_t>(part.size()), 1, [&](index_t lo, index_t hi) {
-    for (index_t b = lo; b < hi; ++b) {
-      double s[4] = {0, 0, 0, 0};  // four chains: a single running double sum is latency-bound
-      const index_t end = std::min(n, (b + 1) * block);
-      index_t i = b * block;
-      for (; i + 4 <= end; i += 4)
-        for (int u = 0; u < 4; ++u) s[u] += f(i + u);
-      for (; i < end; ++i) s[0] += f(i);
-      part[static_cast<size_t>(b)] = (s[0] + s[1]) + (s[2] + s[3]);
-    }
-  });
-  return std::accumulate(part.begin(), part.end(), 0.0);
-}
-
 // Everything the backward needs besides x, weight and the gradient.
 template <class T>
 struct NormState {
   index_t N, C, G, H, W;
   BoxGeom box;
   bool local;
-  std::vector<double> shift;  // per (n, group): global mean, or first-row mean for local statistics
+  std::vector<double> shift;  // per (n, group): global mean, or the first rows' mean for local statistics
   std::vector<double> rstd;   // per (n, group), global statistics only
   Tensor<T> mean, rstd_map;   // local only, [N*G, H*W]: local mean minus shift, 1/sqrt(var + eps);
                               // left undefined when no backward will run
 
   index_t cg() const { return C / G; }
   index_t hw() const { return H * W; }
-  // Normalised value of x at pixel p of group ng.
-  double xhat(index_t ng, index_t p, T x) const {
-    if (!local) return (x - shift[ng]) * rstd[ng];
-    const index_t q = ng * hw() + p;
-    return (x - shift[ng] - mean.data()[q]) * rstd_map.data()[q];
-  }
 };
+
+// Per (n, c) plane of [N, C, H, W] data: the sums {f(p, q)[0], f(p, q)[1]} over its pixels q, each
+// plane in 16 fixed lanes (so the result does not depend on the thread count).
+template <class F>
+std::vector<std::array<double, 2>> plane_sum_pairs(index_t planes, index_t hw, F&& f) {
+  std::vector<std::array<double, 2>> out(static_cast<size_t>(planes));
+  parallel_for(0, planes, 1, [&](index_t lo, index_t hi) {
+    for (index_t p = lo; p < hi; ++p) out[p] = cpu::sums_indexed<2>(hw, [&](index_t q) { return f(p, q); });
+  });
+  return out;
+}
 
 // r[j] = 1/sqrt(max(e2[j] - m[j]^2, 0) + eps) and m[j] for the box sums m (of x - s) and e2 (of
 // (x - s)^2), both scaled by `inv` in place. The variance is formed in double; a float model takes
@@ -228,22 +215,15 @@ Tensor<T> group_norm(const Tensor<T>& x, index_t groups, const Tensor<T>& weight
   Tensor<T> y = Tensor<T>::empty(x.shape());
   T* py = y.data();
 
+  // Sums of x - s and (x - s)^2 in double with s any value inside the data's range stay free of
+  // cancellation; the mean of each group's first rows costs no pass over the map. Rounded to T so
+  // that the local output's x - s is formed exactly.
   st->shift.resize(static_cast<size_t>(NG));
-  if (st->local) {
-    // Any value inside the data's range keeps the double sums of x - s and (x - s)^2 free of
-    // cancellation; the mean of each channel's first row costs no pass over the map. Rounded to T
-    // so that the output's x - s is formed exactly.
-    for (index_t ng = 0; ng < NG; ++ng) {
-      double sum = 0;
-      for (index_t c = 0; c < cg; ++c)
-        for (index_t j = 0; j < W; ++j) sum += px[ng * count + c * HW + j];
-      st->shift[ng] = static_cast<double>(static_cast<T>(sum / static_cast<double>(cg * W)));
-    }
-  } else {
-    parallel_for(0, NG, 1, [&](index_t lo, index_t hi) {
-      for (index_t ng = lo; ng < hi; ++ng)
-        st->shift[ng] = detail::blocked_sum(count, [&](index_t i) { return double(px[ng * count + i]); }) / count;
-    });
+  for (index_t ng = 0; ng < NG; ++ng) {
+    double sum = 0;
+    for (index_t c = 0; c < cg; ++c)
+      for (index_t j = 0; j < W; ++j) sum += px[ng * count + c * HW + j];
+    st->shift[ng] = static_cast<double>(static_cast<T>(sum / static_cast<double>(cg * W)));
   }
   if (st->local) {
     const bool backward = autograd::grad_enabled() && (x.requires_grad() || (weight.defined() && weight.requires_grad()) ||
@@ -256,15 +236,19 @@ Tensor<T> group_norm(const Tensor<T>& x, index_t groups, const Tensor<T>& weight
       detail::local_norm_forward_rows(*st, px, pw, pb, eps, py, ng, lo, hi);
     });
   } else {
-    st->rstd.resize(static_cast<size_t>(NG));
-    parallel_for(0, NG, 1, [&](index_t lo, index_t hi) {
-      for (index_t ng = lo; ng < hi; ++ng) {
-        const T* xg = px + ng * count;
-        const double s = st->shift[ng];
-        const double var = detail::blocked_sum(count, [&](index_t i) { return (xg[i] - s) * (xg[i] - s); }) / count;
-        st->rstd[ng] = 1.0 / std::sqrt(var + eps);
-      }
+    // One pass: the group's mean is shift + E[x - shift], its variance E[(x - shift)^2] - that^2.
+    const auto sums = detail::plane_sum_pairs(N * C, HW, [&](index_t p, index_t q) {
+      const double v = px[p * HW + q] - st->shift[p / cg];
+      return std::array<double, 2>{v, v * v};
     });
+    st->rstd.resize(static_cast<size_t>(NG));
+    for (index_t ng = 0; ng < NG; ++ng) {
+      double s1 = 0, s2 = 0;
+      for (index_t c = 0; c < cg; ++c) s1 += sums[ng * cg + c][0], s2 += sums[ng * cg + c][1];
+      const double m = s1 / count;
+      st->shift[ng] += m;
+      st->rstd[ng] = 1.0 / std::sqrt(std::max(s2 / count - m * m, 0.0) + eps);
+    }
     parallel_for(0, N * C, 1, [&](index_t lo, index_t hi) {
       for (index_t p = lo; p < hi; ++p) {
         const index_t c = p % C, ng = p / cg;
@@ -279,6 +263,25 @@ Tensor<T> group_norm(const Tensor<T>& x, index_t groups, const Tensor<T>& weight
     const T *px = x.data(), *pg = gy.data();
     const T* pw = weight.defined() ? weight.data() : nullptr;
     std::vector<Tensor<T>> grads(3);
+    // Per (n, c) plane: {sum of dy, sum of dy * xhat}, what the global input gradient and the
+    // affine gradients take.
+    std::vector<std::array<double, 2>> sums;
+    if (need[1] || need[2] || (need[0] && !st->local)) {
+      const double *shift = st->shift.data(), *rstd = st->rstd.data();
+      if (st->local) {
+        const T *mean = st->mean.data(), *rstd_map = st->rstd_map.data();
+        sums = detail::plane_sum_pairs(N * C, HW, [&](index_t p, index_t q) {
+          const index_t m = p / cg * HW + q;
+          const double g = pg[p * HW + q];
+          return std::array<double, 2>{g, g * (px[p * HW + q] - shift[p / cg] - mean[m]) * rstd_map[m]};
+        });
+      } else {
+        sums = detail::plane_sum_pairs(N * C, HW, [&](index_t p, index_t q) {
+          const double g = pg[p * HW + q];
+          return std::array<double, 2>{g, g * (px[p * HW + q] - shift[p / cg]) * rstd[p / cg]};
+        });
+      }
+    }
     if (need[0]) {
       Tensor<T> gx = Tensor<T>::empty(x.shape());
       T* pgx = gx.data();
@@ -289,43 +292,34 @@ Tensor<T> group_norm(const Tensor<T>& x, index_t groups, const Tensor<T>& weight
       } else {  // dx = r (g - mean(g) - xhat mean(g xhat)), means over the group, g = dy * w
         parallel_for(0, NG, 1, [&](index_t lo, index_t hi) {
           for (index_t ng = lo; ng < hi; ++ng) {
-            const index_t base = ng * count, c_first = (ng % st->G) * cg;
-            auto g_at = [&](index_t i) { return pg[base + i] * (pw ? double(pw[c_first + i / HW]) : 1.0); };
-            const double m1 = detail::blocked_sum(count, g_at) / count;
-            const double m2 =
-                detail::blocked_sum(count, [&](index_t i) { return g_at(i) * st->xhat(ng, 0, px[base + i]); }) / count;
-            const double r = st->rstd[ng];
-            for (index_t i = 0; i < count; ++i)
-              pgx[base + i] = static_cast<T>(r * (g_at(i) - m1 - st->xhat(ng, 0, px[base + i]) * m2));
+            const index_t c_first = (ng % st->G) * cg;
+            double m1 = 0, m2 = 0;
+            for (index_t c = 0; c < cg; ++c) {
+              const double wc = pw ? pw[c_first + c] : 1.0;
+              m1 += wc * sums[ng * cg + c][0], m2 += wc * sums[ng * cg + c][1];
+            }
+            m1 /= count, m2 /= count;
+            const double s = st->shift[ng], r = st->rstd[ng];
+            for (index_t c = 0; c < cg; ++c) {
+              const double wc = pw ? pw[c_first + c] : 1.0;
+              const index_t base = (ng * cg + c) * HW;
+              for (index_t q = 0; q < HW; ++q)
+                pgx[base + q] = static_cast<T>(r * (pg[base + q] * wc - m1 - (px[base + q] - s) * r * m2));
+            }
           }
         });
       }
       grads[0] = gx;
     }
-    if (need[1] || need[2]) {  // per (n, c) sums of dy * xhat and dy, then summed over n in order
-      std::vector<double> sx(static_cast<size_t>(N * C)), sg(sx.size());
-      parallel_for(0, N * C, 1, [&](index_t lo, index_t hi) {
-        for (index_t p = lo; p < hi; ++p) {
-          const index_t ng = p / cg;
-          double a = 0, b = 0;
-          for (index_t q = 0; q < HW; ++q) {
-            a += pg[p * HW + q] * st->xhat(ng, q, px[p * HW + q]);
-            b += pg[p * HW + q];
-          }
-          sx[p] = a, sg[p] = b;
-        }
-      });
-      for (int k = 1; k <= 2; ++k) {
-        if (!need[k]) continue;
-        const std::vector<double>& src = k == 1 ? sx : sg;
-        Tensor<T> t = Tensor<T>::empty({C});
-        for (index_t c = 0; c < C; ++c) {
-          double acc = 0;
-          for (index_t n = 0; n < N; ++n) acc += src[n * C + c];
-          t.data()[c] = static_cast<T>(acc);
-        }
-        grads[k] = t;
+    for (int k = 1; k <= 2; ++k) {  // summed over n in order
+      if (!need[k]) continue;
+      Tensor<T> t = Tensor<T>::empty({C});
+      for (index_t c = 0; c < C; ++c) {
+        double acc = 0;
+        for (index_t n = 0; n < N; ++n) acc += sums[n * C + c][k == 1 ? 1 : 0];
+        t.data()[c] = static_cast<T>(acc);
       }
+      grads[k] = t;
     }
     return grads;
   });
