@@ -12,15 +12,13 @@
 // allocator's count, which the resident set exceeds by its cache and by code and libraries). On cuda (a build with the CUDA backend) every call ends with a
 // device synchronise, and the line reports the device's peak allocated memory as peak_gpu_mb.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
-#include <fstream>
 #include <string>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "models/registry.hpp"
 #include "tlc/autograd/backward.hpp"
 #include "tlc/local/convert.hpp"
@@ -28,26 +26,11 @@
 #include "tlc/optim/adamw.hpp"
 
 using namespace tlc;
+using bench::cpu_now;
+using bench::now;
+using bench::status_mb;
 
 namespace {
-
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-double cpu_now() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
-}
-
-// A field of /proc/self/status in MB (VmHWM: peak resident set; VmRSS: current; both in kB).
-double status_mb(const char* field) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  const std::size_t len = std::strlen(field);
-  while (std::getline(f, line))
-    if (line.compare(0, len, field) == 0) return std::atof(line.c_str() + len) / 1024.0;
-  return -1;
-}
 
 models::Config gopro_width32() {
   models::Config c;

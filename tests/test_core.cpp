@@ -93,6 +93,24 @@ TEST_CASE("pooled allocator keeps small blocks whatever the peak") {
   a.release_cache();
 }
 
+TEST_CASE("pooled allocator keeps small blocks past its budget only under their peak") {
+  CpuAllocator a;
+  a.set_cache_limit(0);
+  const std::size_t kb = 4096;
+  void* blocks[3];
+  for (void*& p : blocks) p = a.acquire(kb);
+  for (void* p : blocks) a.release(p, kb);
+  CHECK(a.stats().cached_bytes == 3 * kb);  // live + cached never passed the peak of 3 blocks
+  const std::size_t misses = a.stats().misses;
+  for (void*& p : blocks) p = a.acquire(kb);
+  CHECK(a.stats().misses == misses);  // the next step is served from the cache
+  for (void* p : blocks) a.release(p, kb);
+  void* q = a.acquire(4 * kb);  // a miss: live 4 + cached 3 blocks, over the peak of 4
+  a.release(q, 4 * kb);
+  CHECK(a.stats().cached_bytes == 3 * kb);  // so the larger block went back
+  a.release_cache();
+}
+
 TEST_CASE("pooled allocator never holds more large memory than its peak live total") {
   CpuAllocator a;
   Rng rng(3);

@@ -1,14 +1,16 @@
 #pragma once
 // Host memory: 64-byte aligned blocks, recycled by size class so that training steps and
-// repeated inference do not go back to the system allocator for every tensor.
+// repeated inference do not go back to the system allocator for every tensor (a fresh block costs
+// a page fault per 4 KiB, which a large training step pays millions of times).
 //
-// Large blocks (the activations of large images) are kept only while that does not hold the
-// process above its own peak demand: on a large miss, cached large blocks of other classes go back
-// to the system until large live + large cached + the new block fit under the largest large live
-// total seen so far. Without that bound a pass whose sizes change from stage to stage (a U-Net's
-// levels, TLC's valid maps) keeps every class it ever used resident. Only blocks above glibc's
-// largest mmap threshold are bounded this way: free() returns those to the system at once, while
-// smaller ones stay in the heap anyway, so evicting them would cost reallocations and save nothing.
+// The cache never holds the process above its own peak demand for long. Large blocks (the
+// activations of large images) are kept while large live + large cached fit under the largest
+// large live total seen so far: on a large miss, cached large blocks of other classes go back to
+// the system until the new block fits too. Without that bound a pass whose sizes change from stage
+// to stage (a U-Net's levels, TLC's valid maps) keeps every class it ever used resident. Smaller
+// blocks are kept up to a fixed budget (cache_limit), and beyond it while small live + small
+// cached stay under their own peak; they are not evicted on a miss, because glibc keeps blocks
+// below its largest mmap threshold in its heap after free() anyway.
 #include <algorithm>
 #include <cstddef>
 #include <cstdlib>
@@ -50,7 +52,7 @@ class CpuAllocator {
         void* p = it->second.back();
         it->second.pop_back();
         cached_bytes_ -= cls;
-        if (cls >= kLargeBlock) large_cached_bytes_ -= cls;
+        (cls >= kLargeBlock ? large_cached_bytes_ : small_cached_bytes_) -= cls;
         note_acquired(cls);
         return p;
       }
@@ -79,11 +81,13 @@ class CpuAllocator {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       live_bytes_ -= cls;
-      if (cls >= kLargeBlock) large_live_bytes_ -= cls;
-      if (cached_bytes_ + cls <= cache_limit_) {
+      const bool large = cls >= kLargeBlock;
+      (large ? large_live_bytes_ : small_live_bytes_) -= cls;
+      // A large block always fits under the large peak here (acquire keeps that bound).
+      if (large || small_cached_bytes_ + cls <= std::max(cache_limit_, peak_small_live_bytes_ - small_live_bytes_)) {
         free_[cls].push_back(p);
         cached_bytes_ += cls;
-        if (cls >= kLargeBlock) large_cached_bytes_ += cls;
+        (large ? large_cached_bytes_ : small_cached_bytes_) += cls;
         return;
       }
     }
@@ -99,11 +103,13 @@ class CpuAllocator {
     free_.clear();
     cached_bytes_ = 0;
     large_cached_bytes_ = 0;
+    small_cached_bytes_ = 0;
 #if defined(__GLIBC__)
     malloc_trim(0);
 #endif
   }
 
+  // The budget small blocks are always kept within (1 GiB by default).
   void set_cache_limit(std::size_t bytes) { cache_limit_ = bytes; }
 
   Stats stats() {
@@ -116,6 +122,7 @@ class CpuAllocator {
     std::lock_guard<std::mutex> lock(mutex_);
     peak_live_bytes_ = live_bytes_;
     peak_large_live_bytes_ = large_live_bytes_;
+    peak_small_live_bytes_ = small_live_bytes_;
   }
 
  private:
@@ -135,6 +142,9 @@ class CpuAllocator {
     if (cls >= kLargeBlock) {
       large_live_bytes_ += cls;
       peak_large_live_bytes_ = std::max(peak_large_live_bytes_, large_live_bytes_);
+    } else {
+      small_live_bytes_ += cls;
+      peak_small_live_bytes_ = std::max(peak_small_live_bytes_, small_live_bytes_);
     }
   }
 
@@ -161,9 +171,9 @@ class CpuAllocator {
 
   std::mutex mutex_;
   std::unordered_map<std::size_t, std::vector<void*>> free_;
-  std::size_t cached_bytes_ = 0, large_cached_bytes_ = 0;
-  std::size_t live_bytes_ = 0, large_live_bytes_ = 0;
-  std::size_t peak_live_bytes_ = 0, peak_large_live_bytes_ = 0;
+  std::size_t cached_bytes_ = 0, large_cached_bytes_ = 0, small_cached_bytes_ = 0;
+  std::size_t live_bytes_ = 0, large_live_bytes_ = 0, small_live_bytes_ = 0;
+  std::size_t peak_live_bytes_ = 0, peak_large_live_bytes_ = 0, peak_small_live_bytes_ = 0;
   std::size_t misses_ = 0;
   std::size_t cache_limit_ = std::size_t(1) << 30;
 };
