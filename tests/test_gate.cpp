@@ -7,7 +7,7 @@ using test::check_gradients;
 using test::random;
 
 TEST_CASE("simple_gate and gelu_gate multiply the first channel half (through f) by the second") {
-  auto gelu = [](double v) { return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))); };
+  auto gelu = [](double v) { return 0.5 * v * std::erfc(-v / std::sqrt(2.0)); };
   TensorD x = random({3, 6, 4, 5}, 1, -3, 3);
   TensorD s = ops::simple_gate(x), g = ops::gelu_gate(x);
   REQUIRE(s.shape() == Shape({3, 3, 4, 5}));

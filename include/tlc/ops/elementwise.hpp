@@ -34,6 +34,10 @@ Tensor<T> unary_forward(const char* op, kernels::Unary kind, T alpha, const Tens
       parallel_for(0, n, kElementwiseGrain, [&](index_t lo, index_t hi) { cpu::sigmoid(px + lo, py + lo, hi - lo); });
       return y;
     }
+    if (kind == kernels::Unary::Gelu) {  // Baseline's activation: a vectorised erf
+      parallel_for(0, n, kElementwiseGrain, [&](index_t lo, index_t hi) { cpu::gelu(px + lo, py + lo, hi - lo); });
+      return y;
+    }
   }
   parallel_for(0, n, kElementwiseGrain, [&](index_t lo, index_t hi) {
     for (index_t i = lo; i < hi; ++i) py[i] = f(px[i]);
@@ -54,6 +58,13 @@ Tensor<T> unary_backward(const char* op, kernels::Unary kind, T alpha, const Ten
   const kernels::UnaryBackward<T> f{kind, alpha};
   const T *px = x.data(), *py = y.data(), *pg = gy.data();
   T* pgx = gx.data();
+  if constexpr (std::is_same_v<T, float>) {
+    if (kind == kernels::Unary::Gelu) {
+      parallel_for(0, n, kElementwiseGrain,
+                   [&](index_t lo, index_t hi) { cpu::gelu_backward(px + lo, pg + lo, pgx + lo, hi - lo); });
+      return gx;
+    }
+  }
   parallel_for(0, n, kElementwiseGrain, [&](index_t lo, index_t hi) {
     for (index_t i = lo; i < hi; ++i) pgx[i] = f(px[i], py[i], pg[i]);
   });

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/cpu/vec_math.hpp"
 #include "tlc/ops/kernels/gate.hpp"
 
 namespace tlc::ops {
@@ -43,6 +44,9 @@ Tensor<T> gate(const char* op, kernels::Gate kind, const Tensor<T>& x) {
     for_each_half_segment(outer, half, [&](index_t n, index_t lo, index_t hi) {
       const T *a = px + 2 * n * half, *b = a + half;
       T* o = py + n * half;
+      if constexpr (std::is_same_v<T, float>) {
+        if (kind == kernels::Gate::Gelu) return cpu::gelu_gate(a + lo, b + lo, o + lo, hi - lo);
+      }
       for (index_t i = lo; i < hi; ++i) o[i] = f(a[i], b[i]);
     });
   }
@@ -59,6 +63,9 @@ Tensor<T> gate(const char* op, kernels::Gate kind, const Tensor<T>& x) {
     for_each_half_segment(outer, half, [&](index_t n, index_t lo, index_t hi) {
       const T *a = px + 2 * n * half, *b = a + half, *gy = pg + n * half;
       T *ga = pgx + 2 * n * half, *gb = ga + half;
+      if constexpr (std::is_same_v<T, float>) {
+        if (kind == kernels::Gate::Gelu) return cpu::gelu_gate_backward(a + lo, b + lo, gy + lo, ga + lo, gb + lo, hi - lo);
+      }
       for (index_t i = lo; i < hi; ++i) bwd(a[i], b[i], gy[i], ga[i], gb[i]);
     });
     return std::vector<Tensor<T>>{gx};

@@ -29,7 +29,7 @@ struct UnaryForward {
       case Unary::Abs: return x < T(0) ? -x : x;
       case Unary::Relu: return x > T(0) ? x : T(0);
       case Unary::LeakyRelu: return x > T(0) ? x : alpha * x;
-      case Unary::Gelu: return T(0.5) * x * (T(1) + erf(x * T(0.70710678118654752440)));
+      case Unary::Gelu: return T(0.5) * x * erfc(x * T(-0.70710678118654752440));  // x Phi(x), no 1 + erf cancellation
       case Unary::Sigmoid: return sigmoid(x);
       case Unary::Tanh: return tanh(x);
       case Unary::AddScalar: return x + alpha;
@@ -56,7 +56,7 @@ struct UnaryBackward {
       case Unary::Relu: return x > T(0) ? gy : T(0);
       case Unary::LeakyRelu: return x > T(0) ? gy : alpha * gy;
       case Unary::Gelu: {
-        const T cdf = T(0.5) * (T(1) + erf(x * T(0.70710678118654752440)));
+        const T cdf = T(0.5) * erfc(x * T(-0.70710678118654752440));
         const T pdf = T(0.39894228040143267794) * exp(T(-0.5) * x * x);
         return gy * (cdf + x * pdf);
       }
