@@ -123,7 +123,7 @@ TEST_CASE("pooled allocator never holds more large memory than its peak live tot
       void* p = a.acquire(bytes);
       REQUIRE(p != nullptr);
       CHECK(reinterpret_cast<std::uintptr_t>(p) % CpuAllocator::kAlignment == 0);
-      static_cast<char*>(p)[bytes - 1] = 1;  // the block is usable to its last byte
+      static_cast<char*>(p)[0] = 1, static_cast<char*>(p)[bytes - 1] = 1;  // usable from first to last byte (resized blocks too)
       held.push_back({p, bytes});
     } else {
       const std::size_t i = rng.next_u64() % held.size();

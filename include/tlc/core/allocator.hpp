@@ -11,15 +11,22 @@
 // blocks are kept up to a fixed budget (cache_limit), and beyond it while small live + small
 // cached stay under their own peak; they are not evicted on a miss, because glibc keeps blocks
 // below its largest mmap threshold in its heap after free() anyway.
+//
+// Large blocks are mapped pages of their own (Linux): a block evicted on a miss is resized into
+// the new one (mremap), so its resident pages are reused instead of freed and faulted in again.
 #include <algorithm>
 #include <cstddef>
 #include <cstdlib>
 #include <mutex>
 #include <new>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 #if defined(__GLIBC__)
 #include <malloc.h>
+#endif
+#if defined(__linux__)
+#include <sys/mman.h>
 #endif
 
 namespace tlc {
@@ -44,7 +51,7 @@ class CpuAllocator {
   // Returns a block of at least `bytes`; the caller passes the same `bytes` to release().
   void* acquire(std::size_t bytes) {
     const std::size_t cls = size_class(bytes);
-    std::vector<void*> evicted;
+    std::vector<std::pair<void*, std::size_t>> evicted;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       auto it = free_.find(cls);
@@ -62,11 +69,21 @@ class CpuAllocator {
           evicted.push_back(evict_large(large_live_bytes_ + large_cached_bytes_ + cls - budget));
       }
     }
-    for (void* p : evicted) std::free(p);
-    void* p = std::aligned_alloc(kAlignment, cls);
+    // An evicted block is resized into the new one rather than returned: its pages stay
+    // resident, so only the difference is faulted in (a 236 MB block is 57,600 page faults).
+    void* p = nullptr;
+    if (!evicted.empty()) {
+      auto reuse = std::max_element(evicted.begin(), evicted.end(),
+                                    [](const auto& a, const auto& b) { return a.second < b.second; });
+      p = system_resize(reuse->first, reuse->second, cls, bytes);
+      if (!p) system_free(reuse->first, reuse->second);
+      evicted.erase(reuse);
+    }
+    for (auto& [q, size] : evicted) system_free(q, size);
+    if (!p) p = system_alloc(cls);
     if (!p) {
       release_cache();
-      p = std::aligned_alloc(kAlignment, cls);
+      p = system_alloc(cls);
       if (!p) throw std::bad_alloc();
     }
     std::lock_guard<std::mutex> lock(mutex_);
@@ -91,7 +108,7 @@ class CpuAllocator {
         return;
       }
     }
-    std::free(p);
+    system_free(p, cls);
   }
 
   // Returns every cached block to the system (and, with glibc, the heap's free pages with them:
@@ -99,7 +116,7 @@ class CpuAllocator {
   void release_cache() {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& kv : free_)
-      for (void* p : kv.second) std::free(p);
+      for (void* p : kv.second) system_free(p, kv.first);
     free_.clear();
     cached_bytes_ = 0;
     large_cached_bytes_ = 0;
@@ -148,9 +165,47 @@ class CpuAllocator {
     }
   }
 
+  // Large blocks map their own pages (Linux), so that one can be resized in place of a free and a
+  // fresh allocation; smaller ones come from the C heap.
+  static void* system_alloc(std::size_t cls) {
+#if defined(__linux__)
+    if (cls >= kLargeBlock) {
+      void* p = mmap(nullptr, cls, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      return p == MAP_FAILED ? nullptr : p;  // page-aligned, hence kAlignment-aligned
+    }
+#endif
+    return std::aligned_alloc(kAlignment, cls);
+  }
+
+  static void system_free(void* p, std::size_t cls) {
+#if defined(__linux__)
+    if (cls >= kLargeBlock) {
+      munmap(p, cls);
+      return;
+    }
+#endif
+    std::free(p);
+  }
+
+  // A large block of class `from` turned into one of class `to` for a request of `bytes` (contents
+  // not kept), or null where that cannot be done (then `p` is still the caller's to free). Pages
+  // past the request are dropped: a fresh block would never touch them, so they would not count.
+  static void* system_resize(void* p, std::size_t from, std::size_t to, std::size_t bytes) {
+#if defined(__linux__)
+    void* q = mremap(p, from, to, MREMAP_MAYMOVE);
+    if (q == MAP_FAILED) return nullptr;
+    const std::size_t page = 4096, used = (bytes + page - 1) / page * page;
+    if (used < to) madvise(static_cast<char*>(q) + used, to - used, MADV_DONTNEED);
+    return q;
+#else
+    (void)p, (void)from, (void)to, (void)bytes;
+    return nullptr;
+#endif
+  }
+
   // Takes one cached large block out of the cache: the smallest that frees at least `want` bytes
-  // on its own, else the largest (so that few blocks go back). The caller frees it.
-  void* evict_large(std::size_t want) {
+  // on its own, else the largest (so that few blocks go back). The caller frees or resizes it.
+  std::pair<void*, std::size_t> evict_large(std::size_t want) {
     auto pick = free_.end();
     for (auto it = free_.begin(); it != free_.end(); ++it) {
       if (it->first < kLargeBlock || it->second.empty()) continue;
@@ -166,7 +221,7 @@ class CpuAllocator {
     pick->second.pop_back();
     cached_bytes_ -= pick->first;
     large_cached_bytes_ -= pick->first;
-    return p;
+    return {p, pick->first};
   }
 
   std::mutex mutex_;
