@@ -27,6 +27,7 @@
 #endif
 #if defined(__linux__)
 #include <sys/mman.h>
+#include <unistd.h>
 #endif
 
 namespace tlc {
@@ -194,7 +195,7 @@ class CpuAllocator {
 #if defined(__linux__)
     void* q = mremap(p, from, to, MREMAP_MAYMOVE);
     if (q == MAP_FAILED) return nullptr;
-    const std::size_t page = 4096, used = (bytes + page - 1) / page * page;
+    const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE)), used = (bytes + page - 1) / page * page;
     if (used < to) madvise(static_cast<char*>(q) + used, to - used, MADV_DONTNEED);
     return q;
 #else

@@ -89,8 +89,9 @@ inline __m256 exp8(__m256 x) {
 // The standard normal CDF Phi(x) of 8 floats and, when pdf is given, the density phi(x) there.
 // Phi(-|x|) = erfc(z) / 2 with z = |x| / sqrt(2), and erfc(z) = t e^(-z^2) e^P(t - 1/2),
 // t = 2 / (2 + z), P a degree-10 polynomial fitted by least squares to log(erfc(z) / t) + z^2 on z
-// in [0, 10] (scripts/fit_erfc.py; relative error 2.4e-8 in double, 1.2e-7 evaluated in float). e^(-z^2) = e^(-x^2/2) takes x^2 as an
-// exact float pair: rounding x^2 alone would cost |x|^2 * 6e-8 relative (1e-5 at x = -12).
+// in [0, 10] (scripts/fit_erfc.py; relative error 2.4e-8 in double, 1.2e-7 evaluated in float).
+// e^(-z^2) = e^(-x^2/2) takes x^2 as an exact float pair: rounding x^2 alone would cost
+// |x|^2 * 6e-8 relative (1e-5 at x = -12).
 // Phi(x) = 1 - Phi(-x) for x >= 0. Below x = -13 Phi is under 1e-38 and returned as 0; NaN
 // propagates.
 inline __m256 normal_cdf8(__m256 x, __m256* pdf = nullptr) {
