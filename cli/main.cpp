@@ -8,6 +8,7 @@
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "tlc/core/error.hpp"
+#include "tlc/dist/launch.hpp"
 
 namespace {
 
@@ -44,7 +45,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tlc: unknown command '%s'\n\n%s", command.c_str(), kUsage);
     return 2;
   } catch (const tlc::cli::UsageError& e) {
-    std::fprintf(stderr, "tlc %s: %s\n", command.c_str(), e.what());
+    // Under mpirun every rank parses the same arguments: one copy of the message is enough.
+    if (tlc::dist::launched_rank() == 0) std::fprintf(stderr, "tlc %s: %s\n", command.c_str(), e.what());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tlc %s: error: %s\n", command.c_str(), e.what());

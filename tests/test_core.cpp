@@ -216,6 +216,29 @@ TEST_CASE("autograd accumulates gradients of tensors used twice") {
   CHECK_FALSE(x.grad().defined());
 }
 
+TEST_CASE("on_leaf_ready reports each leaf once, when its gradient is complete, before backward ends") {
+  auto a = TensorD::from_vector({2}, {1, 2}), b = TensorD::from_vector({2}, {3, 4});
+  auto unused = TensorD::from_vector({2}, {5, 6});
+  for (auto* t : {&a, &b, &unused}) t->requires_grad_();
+  // a is used by the first and the last op of the graph; b only by the last one run backward.
+  auto y = ops::mul(a, a);
+  auto z = ops::add(ops::mul(y, b), a);
+  auto w = ops::mul_scalar(unused, 2.0);  // a leaf on a branch the loss never reaches
+  auto loss = ops::sum(z);
+  std::vector<std::pair<const void*, std::vector<double>>> seen;
+  CHECK(w.requires_grad());
+  autograd::backward(loss, TensorD(), false, autograd::LeafReady<double>([&](const TensorD& leaf) {
+    seen.push_back({leaf.impl(), leaf.grad().to_vector()});
+  }));
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0].first == b.impl());  // ready first: its only use is the last op
+  CHECK(seen[1].first == a.impl());
+  // The gradient at the report is the final one: d/da (a^2 b + a) = 2ab + 1, d/db = a^2.
+  CHECK(seen[0].second == std::vector<double>{1, 4});
+  CHECK(seen[1].second == std::vector<double>{7, 17});
+  CHECK(a.grad().to_vector() == seen[1].second);
+}
+
 TEST_CASE("graph is released after backward; retain_graph keeps it") {
   auto x = TensorD::from_vector({2}, {1, 2});
   x.requires_grad_();

@@ -144,6 +144,33 @@ TEST_CASE("Loader: batches are identical for 0, 1 and 3 workers, and pairs stay 
   CHECK_FALSE(same(data::Loader(ds, opt).next(), ref[0]));
 }
 
+TEST_CASE("Loader: shards of a batch are its slices, so N ranks draw what one process draws") {
+  auto ds = std::make_shared<data::PairedFolder>(make_paired("paired_shard", 5));
+  data::LoaderOptions opt;
+  opt.batch_size = 6;
+  opt.patch = 10;
+  opt.seed = 11;
+  opt.workers = 0;
+  data::Loader whole(ds, opt, 3);
+  const data::Batch full = whole.next();
+  const index_t n = 3 * 10 * 10;
+  for (index_t begin : {0, 2, 4}) {
+    opt.shard_begin = begin;
+    opt.shard_size = 2;
+    opt.workers = 1;
+    data::Loader shard(ds, opt, 3);
+    const data::Batch part = shard.next();
+    REQUIRE(part.input.shape() == (Shape{2, 3, 10, 10}));
+    for (index_t i = 0; i < 2 * n; ++i) {
+      REQUIRE(part.input.data()[i] == full.input.data()[begin * n + i]);
+      REQUIRE(part.target.data()[i] == full.target.data()[begin * n + i]);
+    }
+    CHECK(part.indices == std::vector<std::size_t>(full.indices.begin() + begin, full.indices.begin() + begin + 2));
+  }
+  opt.shard_begin = 5;
+  CHECK_THROWS_WITH(data::Loader(ds, opt), Catch::Contains("shard of slots inside [0, 6)"));
+}
+
 TEST_CASE("Loader: each epoch visits every item once; augmentations are all used") {
   auto ds = std::make_shared<data::PairedFolder>(make_paired("paired_epoch", 5));
   data::LoaderOptions opt;

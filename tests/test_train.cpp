@@ -73,11 +73,13 @@ TEST_CASE("K iterations, resume, K more equals 2K iterations exactly") {
   auto first = tiny_net();
   {
     // Interrupted (as by Ctrl-C) during iteration 6: it finishes it, checkpoints, and returns.
-    auto interrupting = [](long long t) {
-      if (t == 6) train::StopRequested::flag() = true;
+    bool stop = false;
+    auto interrupting = [&](long long t) {
+      if (t == 6) stop = true;
       return batch_for(t);
     };
     train::Trainer b(*first, [&](const TensorF& x) { return first->forward_all(x); }, interrupting, options(12), d2);
+    b.set_stop_request([&] { return stop; });
     CHECK_FALSE(b.run());
     CHECK(b.iteration() == 6);
   }

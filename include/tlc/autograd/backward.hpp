@@ -2,6 +2,11 @@
 // Reverse-mode sweep over the recorded graph. Gradients of tensors used several times (UNet
 // skips) are summed. Unless retain_graph is set, every node is released afterwards, so saved
 // activations are freed and a second backward through the same graph is an error.
+//
+// on_leaf_ready, when given, is called with each leaf as soon as its gradient is complete (every
+// node that uses it has run), while the sweep goes on: data-parallel training starts averaging a
+// gradient bucket across ranks there instead of after the whole backward.
+#include <functional>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -22,7 +27,11 @@ void accumulate(std::unordered_map<tlc::detail::TensorImpl<T>*, Tensor<T>>& into
 }  // namespace detail
 
 template <class T>
-void backward(const Tensor<T>& root, Tensor<T> grad = Tensor<T>(), bool retain_graph = false) {
+using LeafReady = std::function<void(const Tensor<T>&)>;
+
+template <class T>
+void backward(const Tensor<T>& root, Tensor<T> grad = Tensor<T>(), bool retain_graph = false,
+              const LeafReady<T>& on_leaf_ready = nullptr) {
   TLC_CHECK(root.requires_grad(), Error, "backward: expected a tensor that requires grad, found one that does not");
   if (!grad.defined()) {
     TLC_CHECK(root.numel() == 1, ShapeError, "backward: expected a scalar output (or an explicit gradient), found shape ",
@@ -60,11 +69,26 @@ void backward(const Tensor<T>& root, Tensor<T> grad = Tensor<T>(), bool retain_g
     root.set_grad(root.grad().defined() ? ops::add(root.grad(), grad) : grad.clone());
     return;
   }
+  // Uses of each leaf still to run; a leaf is ready when its count reaches zero.
+  std::unordered_map<tlc::detail::TensorImpl<T>*, int> uses_left;
+  if (on_leaf_ready)
+    for (const auto& t : order)
+      for (size_t i = 0; i < t.grad_fn()->inputs.size(); ++i)
+        if (const auto& in = t.grad_fn()->inputs[i]; t.grad_fn()->needs[i] && !in.grad_fn()) ++uses_left[in.impl()];
+  auto node_done = [&](Node<T>& node) {
+    if (!on_leaf_ready) return;
+    for (size_t i = 0; i < node.inputs.size(); ++i)
+      if (node.needs[i] && !node.inputs[i].grad_fn() && --uses_left[node.inputs[i].impl()] == 0)
+        on_leaf_ready(node.inputs[i]);
+  };
   pending.emplace(root.impl(), grad);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const Tensor<T>& t = *it;
     auto found = pending.find(t.impl());
-    if (found == pending.end()) continue;  // no gradient reached this tensor
+    if (found == pending.end()) {  // no gradient reached this tensor
+      node_done(*t.grad_fn());
+      continue;
+    }
     Tensor<T> g = found->second;
     pending.erase(found);
     Node<T>& node = *t.grad_fn();
@@ -83,6 +107,7 @@ void backward(const Tensor<T>& root, Tensor<T> grad = Tensor<T>(), bool retain_g
         in.set_grad(in.grad().defined() ? ops::add(in.grad(), grads[i]) : grads[i].clone());
       }
     }
+    node_done(node);
   }
   if (!retain_graph)
     for (auto& t : order) t.grad_fn()->release();

@@ -276,7 +276,11 @@ inline Split holdout_every(std::size_t n, std::size_t k) {
 }
 
 struct LoaderOptions {
-  index_t batch_size = 8;
+  index_t batch_size = 8;  // the global batch: slots 0 .. batch_size-1 of every iteration
+  // The slots this loader builds: [shard_begin, shard_begin + shard_size); shard_size 0 means the
+  // whole batch. Rank r of N data-parallel ranks takes slots [r B/N, (r+1) B/N), the very samples
+  // one process with batch B puts there.
+  index_t shard_begin = 0, shard_size = 0;
   index_t patch = 64;
   bool flip = true;  // horizontal flip, p = 0.5 (use_flip)
   bool rot = true;   // vertical flip and transpose, p = 0.5 each (use_rot)
@@ -286,7 +290,7 @@ struct LoaderOptions {
 };
 
 struct Batch {
-  TensorF input, target;  // [B,3,P,P]
+  TensorF input, target;  // [shard_size,3,P,P]
   std::uint64_t iteration = 0;
   std::vector<std::size_t> indices;  // dataset index of each slot
 };
@@ -299,6 +303,10 @@ class Loader {
     TLC_CHECK(opt_.batch_size >= 1 && opt_.patch >= 1 && opt_.workers >= 0 && opt_.prefetch >= 1, Error,
               "Loader: expected batch_size, patch, prefetch >= 1 and workers >= 0, found ", opt_.batch_size, ", ",
               opt_.patch, ", ", opt_.prefetch, ", ", opt_.workers);
+    if (opt_.shard_size == 0) opt_.shard_begin = 0, opt_.shard_size = opt_.batch_size;
+    TLC_CHECK(opt_.shard_begin >= 0 && opt_.shard_size >= 1 && opt_.shard_begin + opt_.shard_size <= opt_.batch_size,
+              Error, "Loader: expected a shard of slots inside [0, ", opt_.batch_size, "), found [", opt_.shard_begin,
+              ", ", opt_.shard_begin + opt_.shard_size, ")");
     for (int w = 0; w < opt_.workers; ++w) threads_.emplace_back([this] { work(); });
   }
   ~Loader() {
@@ -324,16 +332,16 @@ class Loader {
     return std::move(node.mapped().batch);
   }
 
-  // Batch number `iteration`, a pure function of (dataset, options, iteration).
+  // This loader's slots of batch number `iteration`, a pure function of (dataset, options, iteration).
   Batch batch(std::uint64_t iteration) const {
-    const index_t B = opt_.batch_size, P = opt_.patch;
+    const index_t B = opt_.batch_size, S = opt_.shard_size, P = opt_.patch;
     Batch b;
     b.iteration = iteration;
-    b.input = TensorF::empty(Shape{B, 3, P, P});
-    b.target = TensorF::empty(Shape{B, 3, P, P});
+    b.input = TensorF::empty(Shape{S, 3, P, P});
+    b.target = TensorF::empty(Shape{S, 3, P, P});
     const index_t n = 3 * P * P;
-    for (index_t j = 0; j < B; ++j) {
-      const std::uint64_t s = iteration * static_cast<std::uint64_t>(B) + static_cast<std::uint64_t>(j);
+    for (index_t j = 0; j < S; ++j) {
+      const std::uint64_t s = iteration * static_cast<std::uint64_t>(B) + static_cast<std::uint64_t>(opt_.shard_begin + j);
       const std::size_t idx = index_of(s);
       Rng rng(detail::mix64(opt_.seed ^ detail::mix64(s + 0x51ED270B27F4A1ull)));
       Pair p = ds_->crop(idx, P, rng);

@@ -1,0 +1,25 @@
+# tlc::mpi: data-parallel training over MPI (Open MPI, MPICH), built when TLC_MPI=ON, or AUTO and
+# an MPI implementation is found. Linking it defines TLC_WITH_MPI, which lets
+# tlc/dist/launch.hpp join the job an mpirun or srun started; the header-only tlc::tlc never needs it.
+set(TLC_HAVE_MPI OFF)
+set(MPI_CXX_SKIP_MPICXX ON)  # the C API only: the C++ bindings are deprecated
+if(NOT TLC_MPI STREQUAL "OFF")
+  if(TLC_MPI STREQUAL "ON")
+    find_package(MPI COMPONENTS CXX REQUIRED)
+  else()
+    find_package(MPI COMPONENTS CXX QUIET)
+  endif()
+  if(MPI_CXX_FOUND)
+    set(TLC_HAVE_MPI ON)
+  endif()
+endif()
+if(TLC_HAVE_MPI)
+  add_library(tlc_mpi INTERFACE)
+  add_library(tlc::mpi ALIAS tlc_mpi)
+  set_target_properties(tlc_mpi PROPERTIES EXPORT_NAME mpi)
+  target_link_libraries(tlc_mpi INTERFACE tlc::tlc MPI::MPI_CXX)
+  target_compile_definitions(tlc_mpi INTERFACE TLC_WITH_MPI)
+  install(TARGETS tlc_mpi EXPORT tlcMpiTargets)
+  install(EXPORT tlcMpiTargets NAMESPACE tlc:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tlc)
+endif()
+message(STATUS "tlc: MPI ${TLC_HAVE_MPI} ${MPIEXEC_EXECUTABLE}")

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# `tlc train` under mpirun: 2 ranks log what 1 process logs; a checkpoint resumes with the other
+# world size (2 -> 1 equals 1 -> 2); a batch that does not split and mismatched settings are
+# errors before training; a killed, a throwing and a silent rank each end the job in bounded time
+# with a message naming the rank. Usage: dist_cli.sh TLC MPIEXEC FAULT
+set -euo pipefail
+tlc=$(realpath "$1")
+mpiexec=$2
+fault=$3
+work=$(mktemp -d)
+trap 'pkill -KILL -f "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+src=$(cd "$(dirname "$0")/../.." && pwd)
+
+mkdir -p "$work/photos"
+for f in astronaut_portrait autumn_leaves moss_texture; do cp "$src/data/photos/$f.png" "$work/photos/"; done
+common=(--set data.dir="$work/photos" --set data.holdout_every=3 --set model.arch=unet --set model.module=gn
+        --set model.width=8 --set data.patch=32 --set data.batch=4 --set train.checkpoint_every=5 --threads 1)
+
+# The loss column of a log, one value per line.
+losses() { tail -n +2 "$1/log.csv" | cut -d, -f2; }
+# The largest difference between two columns of numbers.
+max_diff() { paste -d' ' <(losses "$1") <(losses "$2") | awk '{d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d} END {print m + 0}'; }
+
+# 1 process x batch 4 and 2 ranks x 2 patches: the same log (the printed losses have 6 digits).
+"$tlc" train --out "$work/one" "${common[@]}" --set train.iters=12 2> "$work/one.txt"
+"$mpiexec" -n 2 "$tlc" train --out "$work/two" "${common[@]}" --set train.iters=12 2> "$work/two.txt"
+grep -q "batch 4, 12 iterations on 2 ranks (mpi)" "$work/two.txt" || fail "the start line names no world size: $(head -1 "$work/two.txt")"
+grep -q '"run.ranks":"2"' "$work/two/config.json" || fail "config.json does not record 2 ranks"
+[ "$(wc -l < "$work/two/log.csv")" -eq 13 ] || fail "rank 0 should log 12 rows, once"
+d=$(max_diff "$work/one" "$work/two")
+awk -v d="$d" 'BEGIN {exit !(d < 1e-3)}' || fail "2 ranks log other losses than 1 process (max diff $d)"
+[ -f "$work/two/model.safetensors" ] || fail "2 ranks wrote no model"
+
+# Resume across world sizes: 6 iterations, then 12 with the other world size, both ways round.
+"$mpiexec" -n 2 "$tlc" train --out "$work/a" "${common[@]}" --set train.iters=6 2> /dev/null
+"$tlc" train --resume "$work/a" --set train.iters=12 2> "$work/a.txt"
+grep -q "resumed .*iter_00000006" "$work/a.txt" || fail "1 process did not resume the 2-rank checkpoint"
+"$tlc" train --out "$work/b" "${common[@]}" --set train.iters=6 2> /dev/null
+"$mpiexec" -n 2 "$tlc" train --resume "$work/b" --set train.iters=12 2> "$work/b.txt"
+grep -q "resumed .*iter_00000006" "$work/b.txt" || fail "2 ranks did not resume the 1-process checkpoint"
+d=$(max_diff "$work/a" "$work/b")
+awk -v d="$d" 'BEGIN {exit !(d < 1e-3)}' || fail "2->1 and 1->2 resumes differ (max diff $d)"
+
+# Errors before training, printed once, with nothing written.
+set +e
+"$mpiexec" -n 3 "$tlc" train --out "$work/odd" "${common[@]}" --set train.iters=2 > "$work/odd.txt" 2>&1
+rc=$?
+set -e
+[ $rc -ne 0 ] || fail "a batch of 4 over 3 ranks should fail"
+[ "$(grep -c "cannot be split over 3 ranks" "$work/odd.txt")" -eq 1 ] || fail "the split error, once: $(cat "$work/odd.txt")"
+[ ! -e "$work/odd" ] || fail "a refused run left a folder"
+set +e
+"$mpiexec" -n 2 bash -c 'lr=1e-3; [ "${OMPI_COMM_WORLD_RANK:-0}" = 1 ] && lr=2e-3; exec "$0" "$@" --set train.lr=$lr' \
+  "$tlc" train --out "$work/mixed" "${common[@]}" --set train.iters=2 > "$work/mixed.txt" 2>&1
+rc=$?
+set -e
+[ $rc -ne 0 ] || fail "ranks with different settings should fail"
+grep -q "rank 1 and rank 0 differ in the settings" "$work/mixed.txt" || fail "no mismatch message: $(cat "$work/mixed.txt")"
+[ ! -e "$work/mixed/log.csv" ] || fail "mismatched ranks started training"
+
+# Faults end the job in bounded time, naming the rank.
+ends_within() {  # SECONDS LOG COMMAND...: runs the command, fails when it is still alive after SECONDS
+  local limit=$1 log=$2
+  shift 2
+  "$@" > "$log" 2>&1 &
+  local pid=$! t=0
+  while kill -0 $pid 2>/dev/null; do
+    sleep 1
+    t=$((t + 1))
+    [ $t -le "$limit" ] || { kill -KILL $pid; fail "still running after $limit s: $*"; }
+  done
+  if wait $pid; then fail "should have failed: $*"; fi
+  echo "$t"
+}
+ends_within 30 "$work/throw.txt" "$mpiexec" -n 2 "$fault" throw > /dev/null
+grep -q "rank 1 of 2: error: planted fault" "$work/throw.txt" || fail "no message for a throwing rank: $(cat "$work/throw.txt")"
+TLC_DIST_TIMEOUT=3 ends_within 30 "$work/hang.txt" "$mpiexec" -n 2 "$fault" hang > /dev/null
+grep -q "rank 0 of 2: error: all-reduce of 1 floats did not complete within 3 s" "$work/hang.txt" || fail "no message for a silent rank: $(cat "$work/hang.txt")"
+
+# A rank killed in the middle of training: the launcher ends the job and names the rank.
+"$mpiexec" -n 2 "$tlc" train --out "$work/killed" "${common[@]}" --set train.iters=100000 > "$work/killed.txt" 2>&1 &
+job=$!
+for _ in $(seq 100); do [ -f "$work/killed/log.csv" ] && [ "$(wc -l < "$work/killed/log.csv")" -gt 7 ] && break; sleep 0.2; done
+victim=""
+for p in $(pgrep -f -- "--out $work/killed"); do
+  if tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1"; then victim=$p; fi
+done
+[ -n "$victim" ] || fail "found no rank 1 process"
+kill -KILL "$victim"
+t=0
+while kill -0 $job 2>/dev/null; do
+  sleep 1
+  t=$((t + 1))
+  [ $t -le 30 ] || { kill -KILL $job; fail "the job outlived a killed rank by 30 s"; }
+done
+if wait $job; then fail "a job with a killed rank exited 0"; fi
+grep -Eq "rank 1.*(signal 9|Killed)" "$work/killed.txt" || fail "no message naming the killed rank: $(cat "$work/killed.txt")"
+ls "$work/killed/checkpoints"/iter_*.safetensors > /dev/null 2>&1 || fail "no checkpoint kept"
+echo "ok"
