@@ -7,7 +7,7 @@ command -v make >/dev/null || need+=(make)
 [ -f /usr/include/stb/stb_image.h ] || need+=(libstb-dev)
 # Open MPI: data-parallel training (tlc::mpi) and its multi-rank tests.
 command -v mpiexec >/dev/null || need+=(openmpi-bin)
-command -v mpicc >/dev/null || need+=(libopenmpi-dev)
+dpkg -s libopenmpi-dev >/dev/null 2>&1 || need+=(libopenmpi-dev)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo=sudo
