@@ -60,6 +60,7 @@ train::TrainOptions options() {
   o.checkpoint_every = 10;
   o.keep_checkpoints = 5;
   o.progress = false;
+  o.bucket_bytes = 4096;  // several buckets, most started inside backward
   return o;
 }
 
@@ -92,6 +93,7 @@ Run train_on(dist::Communicator& comm, const std::string& dir, const std::string
   if (!resume_from.empty()) t.resume(resume_from);
   const bool finished = t.run();
   CHECK(finished == (stop_after == 0));
+  if (comm.size() > 1) CHECK(t.averaging().back().buckets > 3);
   return result(t, *net);
 }
 

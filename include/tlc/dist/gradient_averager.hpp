@@ -30,7 +30,7 @@ struct AveragingStats {
 template <class T>
 class GradientAverager {
  public:
-  GradientAverager(Communicator& comm, std::vector<Tensor<T>> params, std::size_t bucket_bytes = std::size_t(4) << 20,
+  GradientAverager(Communicator& comm, std::vector<Tensor<T>> params, std::size_t bucket_bytes = std::size_t(1) << 20,
                    bool overlap = true)
       : comm_(comm), params_(std::move(params)), overlap_(overlap) {
     std::size_t bytes = 0;

@@ -5,12 +5,14 @@
 //
 // One thread of ours makes every MPI call: it initialises MPI (MPI_THREAD_FUNNELED is enough),
 // starts the non-blocking collectives the training thread asks for, in the order asked, and
-// drives them with MPI_Testall, sleeping between tests instead of spinning, so the cores stay
-// with backward while a gradient bucket travels. The training thread only waits, with a timeout.
+// drives them with MPI_Testall: between tests it sleeps while the training thread computes (so the
+// cores stay with backward while a gradient bucket travels) and polls at full speed while that
+// thread waits. The training thread only waits, with a timeout.
 // Buffers on a CUDA device are staged through the host.
 #include <mpi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <climits>
 #include <condition_variable>
@@ -183,6 +185,11 @@ class MpiCommunicator final : public Communicator {
   }
 
   void wait(const Job& job, bool timed) {
+    ++waiters_;
+    struct Leave {
+      std::atomic<int>& n;
+      ~Leave() { --n; }
+    } leave{waiters_};
     std::unique_lock<std::mutex> lock(mutex_);
     const bool done = timed ? done_cv_.wait_for(lock, timeout(), [&] { return job.done; })
                             : (done_cv_.wait(lock, [&] { return job.done; }), true);
@@ -250,7 +257,12 @@ class MpiCommunicator final : public Communicator {
       }
       active.erase(std::remove(active.begin(), active.end(), nullptr), active.end());
       // Between tests the thread sleeps: a spinning poll would take a core from backward.
-      if (!active.empty() && !progressed) std::this_thread::sleep_for(std::chrono::microseconds(20));
+      // While a caller waits, its core is idle: poll at full speed. Otherwise sleep between tests,
+      // since a spinning poll would take a core from backward.
+      if (!active.empty() && !progressed) {
+        if (waiters_.load() > 0) std::this_thread::yield();
+        else std::this_thread::sleep_for(std::chrono::microseconds(20));
+      }
     }
     MPI_Finalize();
   }
@@ -270,6 +282,7 @@ class MpiCommunicator final : public Communicator {
   std::deque<std::shared_ptr<Job>> queue_;
   bool started_ = false, stopping_ = false;
   int abort_code_ = -1;
+  std::atomic<int> waiters_{0};  // callers blocked in wait()
   std::string init_error_;
   std::thread thread_;  // last: started once every member above exists
 };

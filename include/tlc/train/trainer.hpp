@@ -53,6 +53,7 @@ struct TrainOptions {
   int keep_checkpoints = 2;
   long long validate_every = 0;  // 0: only at the end
   bool progress = true;
+  std::size_t bucket_bytes = std::size_t(1) << 20;  // gradients averaged across ranks in buckets this big
 };
 
 struct Batch {
@@ -140,7 +141,7 @@ class Trainer {
       if (csv.tellp() == 0) csv << "iter,loss,lr,grad_norm,patches_per_s,seconds\n";
     }
     std::optional<dist::GradientAverager<float>> averager;
-    if (comm().size() > 1) averager.emplace(comm(), params_);
+    if (comm().size() > 1) averager.emplace(comm(), params_, opt_.bucket_bytes);
     const auto t0 = std::chrono::steady_clock::now();
     auto last = t0;
     Progress bar("train", opt_.iters, "it");
