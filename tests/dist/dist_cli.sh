@@ -78,6 +78,24 @@ grep -q "rank 1 of 2: error: planted fault" "$work/throw.txt" || fail "no messag
 TLC_DIST_TIMEOUT=3 ends_within 30 "$work/hang.txt" "$mpiexec" -n 2 "$fault" hang > /dev/null
 grep -q "rank 0 of 2: error: all-reduce of 1 floats did not complete within 3 s" "$work/hang.txt" || fail "no message for a silent rank: $(cat "$work/hang.txt")"
 
+# Ctrl-C on mpirun: the ranks stop together, rank 0 checkpoints, and the run resumes from there.
+"$mpiexec" -n 2 "$tlc" train --out "$work/int" "${common[@]}" --set train.iters=100000 > "$work/int.txt" 2>&1 &
+job=$!
+for _ in $(seq 100); do [ -f "$work/int/log.csv" ] && [ "$(wc -l < "$work/int/log.csv")" -gt 3 ] && break; sleep 0.2; done
+kill -INT $job
+t=0
+while kill -0 $job 2>/dev/null; do
+  sleep 1
+  t=$((t + 1))
+  [ $t -le 30 ] || { kill -KILL $job; fail "mpirun outlived Ctrl-C by 30 s"; }
+done
+if wait $job; then fail "an interrupted job exited 0"; fi
+grep -q "continue with: tlc train --resume $work/int" "$work/int.txt" || fail "no resume hint: $(cat "$work/int.txt")"
+at=$(sed -n 's/^interrupted at iteration \([0-9]*\):.*/\1/p' "$work/int.txt")
+[ -n "$at" ] || fail "no interrupted iteration: $(cat "$work/int.txt")"
+"$tlc" train --resume "$work/int" --set train.iters=$((at + 1)) 2> "$work/int2.txt"
+grep -q "resumed .*iter_$(printf %08d "$at")" "$work/int2.txt" || fail "did not resume at $at: $(cat "$work/int2.txt")"
+
 # A rank killed in the middle of training: the launcher ends the job and names the rank.
 "$mpiexec" -n 2 "$tlc" train --out "$work/killed" "${common[@]}" --set train.iters=100000 > "$work/killed.txt" 2>&1 &
 job=$!
