@@ -43,15 +43,7 @@ int main(int argc, char** argv) {
   const index_t batch = argc > 4 ? std::atoi(argv[4]) : 8, size = argc > 5 ? std::atoi(argv[5]) : 64;
   const std::size_t bucket = static_cast<std::size_t>(argc > 6 ? std::atoi(argv[6]) : 1024) << 10;
   models::Config config;
-  for (int i = 7; i < argc; ++i) {
-    const std::string kv = argv[i];
-    const auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      std::fprintf(stderr, "bench_dist: expected key=value, found '%s'\n", argv[i]);
-      return 2;
-    }
-    config.set(kv.substr(0, eq), kv.substr(eq + 1));
-  }
+  if (!bench::model_options(argc, argv, 7, "bench_dist", config)) return 2;
   auto comm = dist::communicator_from_environment();
   return dist::run_or_abort(*comm, "bench_dist", [&] {
     const int ranks = comm->size();

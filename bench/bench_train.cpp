@@ -35,15 +35,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   models::Config config;
-  for (int i = 6; i < argc; ++i) {
-    const std::string kv = argv[i];
-    const auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      std::fprintf(stderr, "bench_train: expected key=value, found '%s'\n", argv[i]);
-      return 2;
-    }
-    config.set(kv.substr(0, eq), kv.substr(eq + 1));
-  }
+  if (!bench::model_options(argc, argv, 6, "bench_train", config)) return 2;
   try {
     auto model = models::make_model(arch, config);
     auto params = model->parameters();

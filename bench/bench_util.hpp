@@ -7,7 +7,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <cstdio>
 #include <string>
+
+#include "models/config.hpp"
 
 namespace tlc::bench {
 
@@ -41,6 +44,21 @@ double best_time(int reps, F&& fn) {
     best = std::min(best, now() - t0);
   }
   return best;
+}
+
+// Model options from the arguments argv[first..], each key=value as in `tlc train --set model.KEY=...`.
+// False, with a message naming `who`, on a malformed one.
+inline bool model_options(int argc, char** argv, int first, const char* who, models::Config& out) {
+  for (int i = first; i < argc; ++i) {
+    const std::string kv = argv[i];
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::fprintf(stderr, "%s: expected key=value, found '%s'\n", who, argv[i]);
+      return false;
+    }
+    out.set(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return true;
 }
 
 }  // namespace tlc::bench

@@ -12,6 +12,16 @@
 
 namespace tlc::test {
 
+// The smallest NAFNet worth training (width 4, two levels): the training-loop tests' model.
+inline std::shared_ptr<models::NAFNetUNet> tiny_nafnet() {
+  nn::manual_seed(5);
+  models::NAFNetConfig c;
+  c.width = 4;
+  c.enc_blocks = {1, 1};
+  c.dec_blocks = {1, 1};
+  return std::make_shared<models::NAFNetUNet>(c, false);
+}
+
 inline std::vector<std::shared_ptr<models::Restorer>> small_models(std::uint64_t seed) {
   using namespace tlc::models;
   nn::manual_seed(seed);

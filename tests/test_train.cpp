@@ -2,7 +2,7 @@
 // stops cleanly with the last good checkpoint intact.
 #include <filesystem>
 
-#include "models/nafnet.hpp"
+#include "small_models.hpp"
 #include "test_util.hpp"
 #include "tlc/train/trainer.hpp"
 
@@ -14,15 +14,6 @@ std::string scratch(const std::string& name) {
   auto p = std::filesystem::temp_directory_path() / ("tlc_test_train_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(p);
   return p.string();
-}
-
-std::shared_ptr<models::NAFNetUNet> tiny_net() {
-  nn::manual_seed(5);
-  models::NAFNetConfig c;
-  c.width = 4;
-  c.enc_blocks = {1, 1};
-  c.dec_blocks = {1, 1};
-  return std::make_shared<models::NAFNetUNet>(c, false);
 }
 
 // A denoising batch that depends only on the iteration.
@@ -53,7 +44,7 @@ std::vector<float> flat(const nn::Module<float>& m) {
 }  // namespace
 
 TEST_CASE("training on a fixed task lowers the loss") {
-  auto net = tiny_net();
+  auto net = test::tiny_nafnet();
   const std::string dir = scratch("falls");
   train::Trainer t(*net, [&](const TensorF& x) { return net->forward_all(x); }, batch_for, options(40), dir);
   REQUIRE(t.run());
@@ -65,12 +56,12 @@ TEST_CASE("training on a fixed task lowers the loss") {
 }
 
 TEST_CASE("K iterations, resume, K more equals 2K iterations exactly") {
-  auto straight = tiny_net();
+  auto straight = test::tiny_nafnet();
   const std::string d1 = scratch("straight"), d2 = scratch("resumed");
   train::Trainer a(*straight, [&](const TensorF& x) { return straight->forward_all(x); }, batch_for, options(12), d1);
   REQUIRE(a.run());
 
-  auto first = tiny_net();
+  auto first = test::tiny_nafnet();
   {
     // Interrupted (as by Ctrl-C) during iteration 6: it finishes it, checkpoints, and returns.
     bool stop = false;
@@ -83,7 +74,7 @@ TEST_CASE("K iterations, resume, K more equals 2K iterations exactly") {
     CHECK_FALSE(b.run());
     CHECK(b.iteration() == 6);
   }
-  auto resumed = tiny_net();  // fresh weights: everything must come from the checkpoint
+  auto resumed = test::tiny_nafnet();  // fresh weights: everything must come from the checkpoint
   train::Trainer c(*resumed, [&](const TensorF& x) { return resumed->forward_all(x); }, batch_for, options(12), d2);
   c.resume(d2 + "/checkpoints/iter_00000006.safetensors");
   CHECK(c.iteration() == 6);
@@ -98,7 +89,7 @@ TEST_CASE("K iterations, resume, K more equals 2K iterations exactly") {
 }
 
 TEST_CASE("a non-finite loss stops training with a clear error and keeps the last checkpoint") {
-  auto net = tiny_net();
+  auto net = test::tiny_nafnet();
   const std::string dir = scratch("nan");
   auto poisoned = [](long long t) {
     train::Batch b = batch_for(t);
@@ -118,7 +109,7 @@ TEST_CASE("a non-finite loss stops training with a clear error and keeps the las
 }
 
 TEST_CASE("resume rejects a checkpoint of another model") {
-  auto net = tiny_net();
+  auto net = test::tiny_nafnet();
   const std::string dir = scratch("other");
   train::Trainer t(*net, [&](const TensorF& x) { return net->forward_all(x); }, batch_for, options(3), dir);
   REQUIRE(t.run());

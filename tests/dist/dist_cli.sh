@@ -59,37 +59,43 @@ set -e
 grep -q "rank 1 and rank 0 differ in the settings" "$work/mixed.txt" || fail "no mismatch message: $(cat "$work/mixed.txt")"
 [ ! -e "$work/mixed/log.csv" ] || fail "mismatched ranks started training"
 
+# Waits for background job PID to end: fails when it is still alive after SECONDS, or exited 0.
+ends_failing_within() {  # PID SECONDS WHAT
+  local pid=$1 limit=$2 t=0
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    t=$((t + 1))
+    [ $t -le "$limit" ] || { kill -KILL "$pid"; fail "$3: still running after $limit s"; }
+  done
+  if wait "$pid"; then fail "$3: exited 0"; fi
+}
+
+wait_for_rows() {  # DIR N: until DIR/log.csv has more than N rows (at most 20 s)
+  for _ in $(seq 100); do
+    [ -f "$1/log.csv" ] && [ "$(wc -l < "$1/log.csv")" -gt "$2" ] && return 0
+    sleep 0.2
+  done
+  fail "$1/log.csv did not reach $2 rows"
+}
+
 # Faults end the job in bounded time, naming the rank.
-ends_within() {  # SECONDS LOG COMMAND...: runs the command, fails when it is still alive after SECONDS
+ends_within() {  # SECONDS LOG COMMAND...: runs the command, which must fail within SECONDS
   local limit=$1 log=$2
   shift 2
   "$@" > "$log" 2>&1 &
-  local pid=$! t=0
-  while kill -0 $pid 2>/dev/null; do
-    sleep 1
-    t=$((t + 1))
-    [ $t -le "$limit" ] || { kill -KILL $pid; fail "still running after $limit s: $*"; }
-  done
-  if wait $pid; then fail "should have failed: $*"; fi
-  echo "$t"
+  ends_failing_within $! "$limit" "$*"
 }
-ends_within 30 "$work/throw.txt" "$mpiexec" -n 2 "$fault" throw > /dev/null
+ends_within 30 "$work/throw.txt" "$mpiexec" -n 2 "$fault" throw
 grep -q "rank 1 of 2: error: planted fault" "$work/throw.txt" || fail "no message for a throwing rank: $(cat "$work/throw.txt")"
-TLC_DIST_TIMEOUT=3 ends_within 30 "$work/hang.txt" "$mpiexec" -n 2 "$fault" hang > /dev/null
+TLC_DIST_TIMEOUT=3 ends_within 30 "$work/hang.txt" "$mpiexec" -n 2 "$fault" hang
 grep -q "rank 0 of 2: error: all-reduce of 1 floats did not complete within 3 s" "$work/hang.txt" || fail "no message for a silent rank: $(cat "$work/hang.txt")"
 
 # Ctrl-C on mpirun: the ranks stop together, rank 0 checkpoints, and the run resumes from there.
 "$mpiexec" -n 2 "$tlc" train --out "$work/int" "${common[@]}" --set train.iters=100000 > "$work/int.txt" 2>&1 &
 job=$!
-for _ in $(seq 100); do [ -f "$work/int/log.csv" ] && [ "$(wc -l < "$work/int/log.csv")" -gt 3 ] && break; sleep 0.2; done
+wait_for_rows "$work/int" 3
 kill -INT $job
-t=0
-while kill -0 $job 2>/dev/null; do
-  sleep 1
-  t=$((t + 1))
-  [ $t -le 30 ] || { kill -KILL $job; fail "mpirun outlived Ctrl-C by 30 s"; }
-done
-if wait $job; then fail "an interrupted job exited 0"; fi
+ends_failing_within $job 30 "mpirun after Ctrl-C"
 grep -q "continue with: tlc train --resume $work/int" "$work/int.txt" || fail "no resume hint: $(cat "$work/int.txt")"
 at=$(sed -n 's/^interrupted at iteration \([0-9]*\):.*/\1/p' "$work/int.txt")
 [ -n "$at" ] || fail "no interrupted iteration: $(cat "$work/int.txt")"
@@ -99,20 +105,14 @@ grep -q "resumed .*iter_$(printf %08d "$at")" "$work/int2.txt" || fail "did not 
 # A rank killed in the middle of training: the launcher ends the job and names the rank.
 "$mpiexec" -n 2 "$tlc" train --out "$work/killed" "${common[@]}" --set train.iters=100000 > "$work/killed.txt" 2>&1 &
 job=$!
-for _ in $(seq 100); do [ -f "$work/killed/log.csv" ] && [ "$(wc -l < "$work/killed/log.csv")" -gt 7 ] && break; sleep 0.2; done
+wait_for_rows "$work/killed" 7
 victim=""
 for p in $(pgrep -f -- "--out $work/killed"); do
   if tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1"; then victim=$p; fi
 done
 [ -n "$victim" ] || fail "found no rank 1 process"
 kill -KILL "$victim"
-t=0
-while kill -0 $job 2>/dev/null; do
-  sleep 1
-  t=$((t + 1))
-  [ $t -le 30 ] || { kill -KILL $job; fail "the job outlived a killed rank by 30 s"; }
-done
-if wait $job; then fail "a job with a killed rank exited 0"; fi
+ends_failing_within $job 30 "a job with a killed rank"
 grep -Eq "rank 1.*(signal 9|Killed)" "$work/killed.txt" || fail "no message naming the killed rank: $(cat "$work/killed.txt")"
 ls "$work/killed/checkpoints"/iter_*.safetensors > /dev/null 2>&1 || fail "no checkpoint kept"
 echo "ok"

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <unistd.h>
 
-#include "models/nafnet.hpp"
+#include "../small_models.hpp"
 #include "tlc/dist/collectives.hpp"
 #include "tlc/dist/launch.hpp"
 #include "tlc/train/trainer.hpp"
@@ -26,15 +26,6 @@ std::string scratch(const std::string& name) {
            ("tlc_dist_train_" + name + "_" + std::to_string(g_comm->rank()) + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(p);
   return p.string();
-}
-
-std::shared_ptr<models::NAFNetUNet> tiny_net() {
-  nn::manual_seed(5);
-  models::NAFNetConfig c;
-  c.width = 4;
-  c.enc_blocks = {1, 1};
-  c.dec_blocks = {1, 1};
-  return std::make_shared<models::NAFNetUNet>(c, false);
 }
 
 // Slots [begin, begin + count) of the global batch of iteration t: each sample depends only on
@@ -80,7 +71,7 @@ Run result(const train::Trainer& t, const nn::Module<float>& m) {
 // Trains `net` from `resume_from` (empty: from scratch) as this rank's share of the group `comm`.
 Run train_on(dist::Communicator& comm, const std::string& dir, const std::string& resume_from = "",
              long long stop_after = 0) {
-  auto net = tiny_net();
+  auto net = test::tiny_nafnet();
   const index_t share = kBatch / comm.size(), begin = comm.rank() * share;
   train::Trainer t(*net, [&](const TensorF& x) { return net->forward_all(x); },
                    [&](long long it) { return slots(it, begin, share); }, options(), dir);
