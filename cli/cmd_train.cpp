@@ -10,6 +10,7 @@
 #include <memory>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "cli/commands.hpp"
 #include "cli/evaluate.hpp"
@@ -83,8 +84,9 @@ std::string key_help() {
   s += "  model.<option>          any other option of the chosen architecture, e.g. for unet: module\n"
        "                          (none|in|hin|gn|se|cbam|ge), module_from, depth, gn_groups, reduction;\n"
        "                          every architecture's options and defaults: docs/MODELS.md\n"
-       "\ndata-parallel: mpirun -np N tlc train ... (or srun) splits data.batch over N ranks and gives the\n"
-       "same run as one process; see docs/DISTRIBUTED.md\n";
+       "\ndata-parallel: mpirun -np N tlc train ... (or srun) splits data.batch over N ranks, which train\n"
+       "what one process with the whole batch trains (up to float rounding); the ranks of a node share\n"
+       "its cores unless --threads says otherwise; see docs/DISTRIBUTED.md\n";
   return s;
 }
 
@@ -265,6 +267,9 @@ std::unique_ptr<dist::Communicator> gradient_communicator(dist::Communicator& wo
 
 int train(const Args& a, const Settings& s, dist::Communicator& world) {
   const bool lead = world.rank() == 0;
+  // Ranks of one node share its cores unless told otherwise (as torchrun does).
+  if (world.local_size() > 1 && !a.has("threads") && !std::getenv("TLC_NUM_THREADS"))
+    set_num_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / world.local_size()));
   Device device = apply_runtime_options(a);
   if (device.is_cuda() && world.size() > 1 && a.get("device") == "cuda")
     device.index = world.local_rank() % cuda_device_count();  // one GPU per rank of a node

@@ -83,6 +83,7 @@ class NcclCommunicator final : public Communicator {
   int rank() const override { return boot_.rank(); }
   int size() const override { return boot_.size(); }
   int local_rank() const override { return boot_.local_rank(); }
+  int local_size() const override { return boot_.local_size(); }
   std::string backend() const override { return "nccl"; }
 
   std::unique_ptr<Pending> all_reduce_async(float* data, std::size_t n, ReduceOp op, Device where) override {

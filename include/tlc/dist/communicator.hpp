@@ -42,8 +42,9 @@ class Communicator {
 
   virtual int rank() const = 0;
   virtual int size() const = 0;
-  // Rank among the processes of this node (picks the GPU of a rank).
+  // Rank among the processes of this node (picks the GPU of a rank), and their number.
   virtual int local_rank() const = 0;
+  virtual int local_size() const = 0;
   // "single", "mpi" or "nccl".
   virtual std::string backend() const = 0;
 
@@ -87,6 +88,7 @@ class SingleProcess final : public Communicator {
   int rank() const override { return 0; }
   int size() const override { return 1; }
   int local_rank() const override { return 0; }
+  int local_size() const override { return 1; }
   std::string backend() const override { return "single"; }
   std::unique_ptr<Pending> all_reduce_async(float*, std::size_t, ReduceOp, Device) override { return done(); }
   std::unique_ptr<Pending> all_reduce_async(double*, std::size_t, ReduceOp, Device) override { return done(); }

@@ -54,6 +54,7 @@ class MpiCommunicator final : public Communicator {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   int local_rank() const override { return local_rank_; }
+  int local_size() const override { return local_size_; }
   std::string backend() const override { return "mpi"; }
 
   std::unique_ptr<Pending> all_reduce_async(float* data, std::size_t n, ReduceOp op, Device where) override {
@@ -216,6 +217,7 @@ class MpiCommunicator final : public Communicator {
       rc = MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node);
       if (rc == MPI_SUCCESS) {
         MPI_Comm_rank(node, &local_rank_);
+        MPI_Comm_size(node, &local_size_);
         MPI_Comm_free(&node);
       }
     }
@@ -276,7 +278,7 @@ class MpiCommunicator final : public Communicator {
     done_cv_.notify_all();
   }
 
-  int rank_ = 0, size_ = 1, local_rank_ = 0;
+  int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   std::mutex mutex_;
   std::condition_variable cv_, done_cv_;
   std::deque<std::shared_ptr<Job>> queue_;
