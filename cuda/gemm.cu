@@ -4,8 +4,10 @@
 #include <limits>
 
 #include "check.cuh"
+#include "handles.cuh"
 #include "runtime.cuh"
-#include "tlc/core/cuda_api.hpp"
+#include "tlc/core/cuda_runtime.hpp"
+#include "tlc/ops/cuda/gemm.hpp"
 
 namespace tlc::cuda {
 

@@ -5,7 +5,7 @@
 // box.cuh on the valid map, gathered back through the clamped window starts.
 #include "box.cuh"
 #include "segment_sum.cuh"
-#include "tlc/core/cuda_api.hpp"
+#include "tlc/ops/cuda/spatial_norm.hpp"
 
 namespace tlc::cuda {
 

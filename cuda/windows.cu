@@ -2,6 +2,7 @@
 // kernels/windows.hpp, one row per index. The layout's small host arrays (window starts and the
 // covering ranges of every map row and column) are copied to the device per call.
 #include "reduce.cuh"
+#include "tlc/ops/cuda/windows.hpp"
 #include "tlc/ops/kernels/windows.hpp"
 
 namespace tlc::cuda {

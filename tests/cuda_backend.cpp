@@ -1,4 +1,4 @@
-// The CUDA backend against the CPU: every entry point of include/tlc/core/cuda_api.hpp on random
+// The CUDA backend against the CPU: every entry point on random
 // inputs, compared with the CPU op or a naive loop written here. Skipped without a GPU.
 #include <cstring>
 #include <functional>
@@ -235,7 +235,7 @@ namespace {
 // Visits every (output element, weight tap) pair of a convolution with the flat indices of the
 // input, weight and output elements involved. All four naive references are built on it.
 template <class Visit>
-void for_each_tap(const cuda::ConvShape& s, Visit visit) {
+void for_each_tap(const ConvGeom& s, Visit visit) {
   const index_t cin_g = s.cin / s.groups, cout_g = s.cout / s.groups;
   for (index_t n = 0; n < s.n; ++n)
     for (index_t co = 0; co < s.cout; ++co)
@@ -253,13 +253,13 @@ void for_each_tap(const cuda::ConvShape& s, Visit visit) {
         }
 }
 
-cuda::ConvShape conv_shape(index_t n, index_t cin, index_t h, index_t w, index_t cout, index_t kh, index_t kw,
+ConvGeom conv_shape(index_t n, index_t cin, index_t h, index_t w, index_t cout, index_t kh, index_t kw,
                            index_t stride, index_t pad, index_t groups) {
   const index_t out_h = (h + 2 * pad - kh) / stride + 1, out_w = (w + 2 * pad - kw) / stride + 1;
   return {n, cin, h, w, cout, kh, kw, stride, stride, pad, pad, groups, out_h, out_w};
 }
 
-void check_conv(const cuda::ConvShape& s, double tol = 1e-4) {
+void check_conv(const ConvGeom& s, double tol = 1e-4) {
   INFO("conv n=" << s.n << " cin=" << s.cin << " " << s.h << "x" << s.w << " cout=" << s.cout << " k=" << s.kh << "x"
                  << s.kw << " stride=" << s.stride_h << " pad=" << s.pad_h << " groups=" << s.groups);
   const TensorF x = random<float>({s.n, s.cin, s.h, s.w}, 31),
@@ -312,7 +312,7 @@ TEST_CASE("cuda: cuDNN conv2d forward and backward match naive loops") {
 TEST_CASE("cuda: conv2d rejects inconsistent shapes with a ShapeError") {
   TLC_SKIP_WITHOUT_GPU();
   const TensorF buf = TensorF::zeros({4096}, kGpu);
-  cuda::ConvShape s = conv_shape(1, 4, 8, 8, 4, 3, 3, 1, 1, 1);
+  ConvGeom s = conv_shape(1, 4, 8, 8, 4, 3, 3, 1, 1, 1);
   s.out_h = 7;  // should be 8
   CHECK_THROWS_AS(cuda::conv2d_forward(s, buf.data(), buf.data(), nullptr, buf.data()), ShapeError);
   s = conv_shape(1, 4, 8, 8, 6, 3, 3, 1, 1, 4);  // 6 output channels do not split into 4 groups

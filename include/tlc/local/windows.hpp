@@ -1,10 +1,12 @@
 #pragma once
-// The overlapping window partition of Restormer's local attention (spec 6.5 step 2) and the ops
-// that cut a map into those windows and merge them back, averaging overlaps.
+// The overlapping window partition of Restormer's local attention under TLC (windows of a fixed
+// size at an adaptive stride, covering the map) and the ops that cut a map into those windows and
+// merge them back, averaging overlaps.
 #include <cmath>
 #include <vector>
 
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/cuda/windows.hpp"
 #include "tlc/ops/kernels/local.hpp"
 #include "tlc/ops/kernels/windows.hpp"
 
@@ -109,7 +111,7 @@ void windows_merge(const char* op, const Tensor<T>& win, const Tensor<T>& map, c
 }  // namespace detail
 
 // x [N,C,H,W] -> [N * nwin, C, k1, k2]: the windows of local::WindowGrid(H, W, kh, kw), image-major,
-// row-major within an image (spec 6.5; batch > 1 allowed). The gradient sums overlapping windows.
+// row-major within an image (batch > 1 allowed). The gradient sums overlapping windows.
 template <class T>
 Tensor<T> window_partition(const Tensor<T>& x, index_t kh, index_t kw) {
   const char* op = "window_partition";
@@ -128,7 +130,7 @@ Tensor<T> window_partition(const Tensor<T>& x, index_t kh, index_t kw) {
 }
 
 // Inverse of window_partition: windows [N * nwin, C, k1, k2] -> [N,C,H,W], each pixel the mean of
-// the windows covering it (spec 6.5 step 4).
+// the windows covering it.
 template <class T>
 Tensor<T> window_merge(const Tensor<T>& windows, index_t N, index_t H, index_t W, index_t kh, index_t kw) {
   const char* op = "window_merge";

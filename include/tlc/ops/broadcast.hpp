@@ -5,6 +5,7 @@
 
 #include "tlc/ops/common.hpp"
 #include "tlc/ops/cpu/sum.hpp"
+#include "tlc/ops/cuda/reduce.hpp"
 
 namespace tlc::ops {
 

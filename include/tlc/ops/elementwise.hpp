@@ -9,6 +9,7 @@
 #include "tlc/ops/broadcast.hpp"
 #include "tlc/ops/common.hpp"
 #include "tlc/ops/cpu/vec_math.hpp"
+#include "tlc/ops/cuda/elementwise.hpp"
 #include "tlc/ops/kernels/elementwise.hpp"
 
 namespace tlc::ops {

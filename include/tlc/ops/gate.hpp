@@ -5,6 +5,7 @@
 
 #include "tlc/ops/common.hpp"
 #include "tlc/ops/cpu/vec_math.hpp"
+#include "tlc/ops/cuda/gate.hpp"
 #include "tlc/ops/kernels/gate.hpp"
 
 namespace tlc::ops {

@@ -1,9 +1,10 @@
 #pragma once
 // LayerNorm2d: per-pixel normalisation over channels (NAFNet LayerNorm2d, Restormer LayerNorm
-// WithBias / BiasFree; spec sections 1.1, 1.2). A fused primitive with its own backward.
+// WithBias / BiasFree). A fused primitive with its own backward.
 #include <vector>
 
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/cuda/layer_norm.hpp"
 #include "tlc/ops/kernels/layer_norm.hpp"
 
 namespace tlc::ops {

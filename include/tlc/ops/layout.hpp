@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/cuda/layout.hpp"
 #include "tlc/ops/kernels/layout.hpp"
 
 namespace tlc::ops {

@@ -1,5 +1,5 @@
 #pragma once
-// TLC's local aggregation primitives (spec 6.1, 6.6): local_mean, the stride-1 box mean whose
+// TLC's local aggregation primitives (Chu et al., ECCV 2022): local_mean, the stride-1 box mean whose
 // window slides inward at the borders, and local_max with the same window rule. local_mean costs
 // O(H*W) per plane whatever the window (running sums in double); local_max runs van Herk/Gil-Werman
 // block maxima (O(1) per element) down the columns and in its backward, and along the rows of the
@@ -9,10 +9,11 @@
 // code is never built. A window covering the map
 // gives the global mean/max at every pixel. The two halves are ops of their own as well:
 // local_mean_valid / local_max_valid return the valid map and local_expand gathers it back to
-// H x W, so point-wise layers after a pool can run on the smaller map (spec 6.6c):
+// H x W, so point-wise layers after a pool can run on the smaller map:
 // local_mean(x) == local_expand(local_mean_valid(x)) exactly.
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "tlc/ops/common.hpp"
@@ -306,6 +307,32 @@ void check_valid_map(const char* op, const Tensor<T>& v, const BoxGeom& g) {
             " valid map for ", g.k1, "x", g.k2, " windows on a ", g.H, "x", g.W, " map, found shape ", v.shape().str());
 }
 
+// The CUDA path (cuda/local.cu): the op checks its arguments, then hands a CUDA tensor here.
+// `kind` on the [N, C, ., .] tensor `in` (a CUDA tensor) for windows kh x kw on H x W maps: the map
+// is `in` itself except for Expand, whose `in` is the valid map and H x W the size to expand to.
+template <class T>
+Tensor<T> local_cuda(const char* op, kernels::LocalOp kind, const Tensor<T>& in, index_t H, index_t W, index_t kh,
+                     index_t kw) {
+  check_cuda_dtype<T>(op);
+  const kernels::PlaneWindows g{in.size(0) * in.size(1), H, W, kernels::window_extent(kh, H),
+                                kernels::window_extent(kw, W)};
+  const bool valid_out = kind == kernels::LocalOp::MeanValid || kind == kernels::LocalOp::MaxValid;
+  const Shape in_shape = in.shape();
+  const Device dev = in.device();
+  Tensor<T> out = Tensor<T>::empty({in_shape[0], in_shape[1], valid_out ? g.hv() : H, valid_out ? g.wv() : W}, dev);
+  if constexpr (std::is_same_v<T, float>)
+    TLC_CUDA_CALL(op, cuda::local_forward(static_cast<int>(kind), in.data(), out.data(), g));
+  // Only the max reads its input again (to recompute the arg-max).
+  const Tensor<T> saved = kind == kernels::LocalOp::MaxValid ? in.detach() : Tensor<T>();
+  return autograd::record<T>(out, op, {in}, [=](const Tensor<T>& gout, const std::vector<bool>&) {
+    Tensor<T> gin = Tensor<T>::empty(in_shape, dev);
+    if constexpr (std::is_same_v<T, float>)
+      TLC_CUDA_CALL(op, cuda::local_backward(static_cast<int>(kind), saved.defined() ? saved.data() : nullptr,
+                                             gout.data(), gin.data(), g));
+    return std::vector<Tensor<T>>{gin};
+  });
+}
+
 }  // namespace detail
 
 // out[n,c,t,s] = mean of x[n,c] over rows [t, t+k1) and cols [s, s+k2), k = min(K, size) per axis:
@@ -346,7 +373,7 @@ Tensor<T> local_mean_valid(const Tensor<T>& x, index_t kh, index_t kw) {
 }
 
 // out[n,c,i,j] = v[n,c,r0(i),c0(j)] with the clamped window starts r0 = clamp(i - (k1-1)/2, 0, H-k1),
-// c0 likewise (spec 6.1), k = min(K, size) per axis; v must be the [N, C, H-k1+1, W-k2+1] valid map.
+// c0 likewise, k = min(K, size) per axis; v must be the [N, C, H-k1+1, W-k2+1] valid map.
 // The gradient of each valid entry is the sum over the pixels it serves.
 template <class T>
 Tensor<T> local_expand(const Tensor<T>& v, index_t H, index_t W, index_t kh, index_t kw) {
@@ -384,7 +411,7 @@ Tensor<T> local_expand(const Tensor<T>& v, index_t H, index_t W, index_t kh, ind
 }
 
 // out[n,c,i,j] = mean of x[n,c] over rows [r0, r0+k1) and cols [c0, c0+k2), k = min(K, size) per
-// axis, r0 = clamp(i - (k1-1)/2, 0, H-k1), c0 likewise (spec 6.1). Sums accumulate in double.
+// axis, r0 = clamp(i - (k1-1)/2, 0, H-k1), c0 likewise. Sums accumulate in double.
 // local_expand(local_mean_valid(x)) fused: each valid row is gathered while still in double.
 template <class T>
 Tensor<T> local_mean(const Tensor<T>& x, index_t kh, index_t kw) {

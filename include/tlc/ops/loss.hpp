@@ -1,11 +1,12 @@
 #pragma once
 // Pixel losses, each a fused primitive returning a rank-0 tensor: l1, mse, Charbonnier and the
-// NAFNet/HINet PSNR loss (spec 7.1). Sums are accumulated in double in fixed chunks, so results
+// NAFNet/HINet PSNR loss. Sums are accumulated in double in fixed chunks, so results
 // do not depend on the thread count.
 #include <cmath>
 #include <vector>
 
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/cuda/loss.hpp"
 #include "tlc/ops/elementwise.hpp"
 #include "tlc/ops/kernels/loss.hpp"
 
@@ -112,7 +113,7 @@ Tensor<T> charbonnier_loss(const Tensor<T>& pred, const Tensor<T>& target, T eps
 
 // NAFNet/HINet PSNRLoss on [N, C, H, W]: (10 / ln 10) * mean_n ln(mean_{C,H,W} (pred - target)^2 + 1e-8),
 // i.e. minus the PSNR (data range 1) averaged over images — per-image log-MSE, not the log of the
-// batch MSE (spec 7.1, trap 16).
+// batch MSE, as in the official NAFNet/HINet code.
 template <class T>
 Tensor<T> psnr_loss(const Tensor<T>& pred, const Tensor<T>& target) {
   return detail::pixel_loss("psnr_loss", pred, target, kernels::PointLoss::Square, T(0), true);

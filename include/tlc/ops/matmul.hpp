@@ -1,10 +1,10 @@
 #pragma once
 // Batched matrix product: the last two axes are the matrices, leading axes (rank 2..4) are a
 // batch that must match exactly. CPU: cpu::gemm_batched; CUDA: cuBLAS via cuda::gemm.
-#include "tlc/core/cuda_api.hpp"
 #include "tlc/ops/common.hpp"
 #include "tlc/ops/mac_counter.hpp"
 #include "tlc/ops/cpu/gemm.hpp"
+#include "tlc/ops/cuda/gemm.hpp"
 
 namespace tlc::ops {
 

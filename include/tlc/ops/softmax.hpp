@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/cuda/softmax.hpp"
 #include "tlc/ops/kernels/softmax.hpp"
 
 namespace tlc::ops {
