@@ -1,7 +1,7 @@
 #pragma once
-// The aggregation spec every spatially aggregating module holds (spec 6): global, or local with a
-// fixed window per axis. The window is set once by local::convert from a calibration forward at
-// the training size and never depends on the test input.
+// The aggregation spec every spatially aggregating module holds (TLC, Chu et al., ECCV 2022):
+// global, or local with a fixed window per axis. The window is set once by local::convert from a
+// calibration forward at the training size and never depends on the test input.
 #include <string>
 
 #include "tlc/core/config.hpp"

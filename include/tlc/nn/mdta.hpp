@@ -1,5 +1,6 @@
 #pragma once
-// Restormer's multi-Dconv-head transposed attention (MDTA, spec 4) and its TLC form (spec 6.5).
+// Restormer's multi-Dconv-head transposed attention (MDTA, Zamir et al., CVPR 2022) and its TLC form
+// (Chu et al., ECCV 2022).
 // Global: channel-by-channel attention over the whole map. Local: qkv is computed on the full
 // map, then split into overlapping k1 x k2 windows (adaptive stride), attention runs per window,
 // overlaps are averaged and project_out runs on the merged map. Names: temperature, qkv,

@@ -1,7 +1,8 @@
 #pragma once
-// Single-source pieces of the TLC window rule (spec 6.1): the window extent along one axis and
-// the clamped start of the window that serves output index i. Used by the CPU local ops and by
-// any device kernel that gathers from the valid (size - k + 1) map.
+// Single-source pieces of the TLC window rule (Chu et al., ECCV 2022: a k-wide window centred on
+// each pixel, shifted inward at the borders): the window extent along one axis and the clamped
+// start of the window that serves output index i. Used by the CPU local ops and by any device
+// kernel that gathers from the valid (size - k + 1) map.
 #include "tlc/core/config.hpp"
 
 namespace tlc::kernels {
