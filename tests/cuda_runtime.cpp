@@ -147,7 +147,7 @@ void check_gemm(bool ta, bool tb, index_t m, index_t n, index_t k, index_t batch
   const TensorF C = random<float>({batch * sc}, 23);
   const float alpha = 1.5f, beta = 0.5f;
   const TensorF Ag = A.to(kGpu), Bg = B.to(kGpu), Cg = C.to(kGpu);
-  cuda::gemm(ta, tb, m, n, k, alpha, Ag.data(), lda, sa, Bg.data(), ldb, sb, beta, Cg.data(), ldc, sc, batch);
+  cuda::gemm_batched(ta, tb, m, n, k, alpha, Ag.data(), lda, sa, Bg.data(), ldb, sb, beta, Cg.data(), ldc, sc, batch);
   const auto got = Cg.to_vector();
   double worst = 0;
   for (index_t p = 0; p < batch; ++p)
@@ -181,7 +181,7 @@ TEST_CASE("cuda: gemm matches a naive loop for every transpose, batched and not"
       check_gemm(ta, tb, 130, 70, 96, 2, 1e-4);
     }
   const TensorF a = TensorF::zeros({4}, kGpu);
-  CHECK_THROWS_AS(cuda::gemm(false, false, 2, 2, 2, 1, a.data(), 1, 0, a.data(), 2, 0, 0, a.data(), 2, 0, 1),
+  CHECK_THROWS_AS(cuda::gemm_batched(false, false, 2, 2, 2, 1, a.data(), 1, 0, a.data(), 2, 0, 0, a.data(), 2, 0, 1),
                   ShapeError);
 }
 

@@ -442,7 +442,7 @@ const std::vector<Row>& table() {
       {"reduce", {"sum_squares"},
        {Metric::Abs, 1e-7, "clip_grad_norm: double sums of squares; the gradients scaled by one float factor"},
        {}, check_clip},
-      {"gemm", {"gemm"}, kFloatSums, matmul_cases, {}},
+      {"gemm", {"gemm_batched"}, kFloatSums, matmul_cases, {}},
       {"conv", {"conv2d_forward", "conv2d_backward_data", "conv2d_backward_filter", "conv2d_backward_bias"},
        kFloatSums, conv_cases, {}},
       {"layer_norm", {"layer_norm2d_forward", "layer_norm2d_backward"}, kDoubleStats, layer_norm_cases, {}},

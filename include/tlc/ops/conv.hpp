@@ -7,6 +7,7 @@
 #include "tlc/ops/mac_counter.hpp"
 #include "tlc/ops/cpu/conv_cpu.hpp"
 #include "tlc/ops/cuda/conv.hpp"
+#include "tlc/ops/dispatch.hpp"
 #include "tlc/ops/elementwise.hpp"
 
 namespace tlc::ops {
@@ -64,13 +65,7 @@ Tensor<T> conv_forward(const char* op, const ConvGeom& g, const Tensor<T>& x, co
                        const Tensor<T>& bias) {
   Tensor<T> y = Tensor<T>::empty({g.n, g.cout, g.out_h, g.out_w}, x.device());
   const T* pb = bias.defined() ? bias.data() : nullptr;
-  if (x.is_cuda()) {
-    check_cuda_dtype<T>(op);
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL(op, cuda::conv2d_forward(g, x.data(), w.data(), pb, y.data()));
-    return y;
-  }
-  cpu::conv2d_forward(g, x.data(), w.data(), pb, y.data());
+  TLC_DISPATCH(T, op, x.device(), conv2d_forward, g, x.data(), w.data(), pb, y.data());
   return y;
 }
 
@@ -78,13 +73,7 @@ Tensor<T> conv_forward(const char* op, const ConvGeom& g, const Tensor<T>& x, co
 template <class T>
 Tensor<T> conv_backward_data(const char* op, const ConvGeom& g, const Tensor<T>& w, const Tensor<T>& gy) {
   Tensor<T> gx = Tensor<T>::empty({g.n, g.cin, g.h, g.w}, gy.device());
-  if (gy.is_cuda()) {
-    check_cuda_dtype<T>(op);
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL(op, cuda::conv2d_backward_data(g, w.data(), gy.data(), gx.data()));
-    return gx;
-  }
-  cpu::conv2d_backward_data(g, w.data(), gy.data(), gx.data());
+  TLC_DISPATCH(T, op, gy.device(), conv2d_backward_data, g, w.data(), gy.data(), gx.data());
   return gx;
 }
 
@@ -92,13 +81,7 @@ Tensor<T> conv_backward_data(const char* op, const ConvGeom& g, const Tensor<T>&
 template <class T>
 Tensor<T> conv_backward_filter(const char* op, const ConvGeom& g, const Tensor<T>& x, const Tensor<T>& gy) {
   Tensor<T> gw = Tensor<T>::empty({g.cout, g.cin_g(), g.kh, g.kw}, x.device());
-  if (x.is_cuda()) {
-    check_cuda_dtype<T>(op);
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL(op, cuda::conv2d_backward_filter(g, x.data(), gy.data(), gw.data()));
-    return gw;
-  }
-  cpu::conv2d_backward_filter(g, x.data(), gy.data(), gw.data());
+  TLC_DISPATCH(T, op, x.device(), conv2d_backward_filter, g, x.data(), gy.data(), gw.data());
   return gw;
 }
 
@@ -107,14 +90,8 @@ template <class T>
 Tensor<T> channel_bias_grad(const char* op, const Tensor<T>& gy) {
   const index_t n = gy.size(0), c = gy.size(1), h = gy.size(2), w = gy.size(3);
   Tensor<T> gb = Tensor<T>::empty({c}, gy.device());
-  if (gy.is_cuda()) {
-    check_cuda_dtype<T>(op);
-    [[maybe_unused]] const ConvGeom g{n, c, h, w, c, 1, 1, 1, 1, 0, 0, 1, h, w};
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL(op, cuda::conv2d_backward_bias(g, gy.data(), gb.data()));
-    return gb;
-  }
-  cpu::channel_sum(n, c, h * w, gy.data(), gb.data());
+  const ConvGeom g{n, c, h, w, c, 1, 1, 1, 1, 0, 0, 1, h, w};  // a 1x1 convolution's output
+  TLC_DISPATCH(T, op, gy.device(), conv2d_backward_bias, g, gy.data(), gb.data());
   return gb;
 }
 

@@ -472,6 +472,12 @@ void channel_sum(index_t n, index_t channels, index_t plane, const T* gy, T* gb)
   });
 }
 
+// The bias gradient of a convolution: gy summed per output channel.
+template <class T>
+void conv2d_backward_bias(const ConvGeom& g, const T* gy, T* gb) {
+  channel_sum(g.n, g.cout, g.out_plane(), gy, gb);
+}
+
 // y[:, c, :, :] += bias[c], in place.
 template <class T>
 void add_channel_bias(index_t n, index_t channels, index_t plane, const T* bias, T* y) {

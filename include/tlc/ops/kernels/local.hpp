@@ -39,6 +39,13 @@ struct PlaneWindows {
   TLC_HD index_t wv() const { return W - k2 + 1; }
 };
 
+// A group norm of x [N, C, H, W] in G groups over k1 x k2 windows (clamped to the map): global
+// statistics when k1 == H and k2 == W, local ones otherwise. What the CPU and CUDA kernels of
+// ops/spatial_norm.hpp receive.
+struct GroupNormShape {
+  index_t N, C, G, H, W, k1, k2;
+};
+
 // The local ops with a CUDA path (include/tlc/ops/local.hpp); local_max is MaxValid then Expand.
 enum class LocalOp : int { MeanValid, Mean, Expand, MaxValid };
 
