@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "cuda_test_util.hpp"
-#include "tlc/local/windows.hpp"
+#include "tlc/ops/windows.hpp"
 #include "tlc/optim/adamw.hpp"
 #include "tlc/optim/clip.hpp"
 #include "tlc/optim/ema.hpp"

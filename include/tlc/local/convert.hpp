@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "tlc/autograd/grad_mode.hpp"
 #include "tlc/core/allocator.hpp"
-#include "tlc/local/aggregation.hpp"
+#include "tlc/nn/aggregating.hpp"
 #include "tlc/nn/module.hpp"
+#include "tlc/tape/grad_mode.hpp"
 
 namespace tlc::local {
 

@@ -2,7 +2,7 @@
 // Spatial pooling that TLC converts: AvgPool (AdaptiveAvgPool2d(1) of the originals) and
 // MaxPool. Global: [N,C,1,1]. Local: a stride-1 window mean/max per pixel, [N,C,H,W] (the TLC
 // window rule of ops/local.hpp); when the window covers the map the result is the global one.
-#include "tlc/local/aggregation.hpp"
+#include "tlc/nn/aggregating.hpp"
 #include "tlc/nn/module.hpp"
 #include "tlc/ops/elementwise.hpp"
 #include "tlc/ops/local.hpp"

@@ -5,8 +5,8 @@
 #include <string>
 #include <type_traits>
 
-#include "tlc/autograd/node.hpp"
 #include "tlc/core/thread_pool.hpp"
+#include "tlc/tape/node.hpp"
 #include "tlc/tensor/tensor.hpp"
 
 namespace tlc::ops::detail {

@@ -13,12 +13,12 @@
 #include <type_traits>
 #include <vector>
 
-#include "tlc/local/aggregation.hpp"
 #include "tlc/ops/cpu/sum.hpp"
 #include "tlc/ops/cpu/vec_math.hpp"
 #include "tlc/ops/cuda/spatial_norm.hpp"
 #include "tlc/ops/dispatch.hpp"
 #include "tlc/ops/local.hpp"
+#include "tlc/ops/window_size.hpp"
 
 namespace tlc::ops {
 

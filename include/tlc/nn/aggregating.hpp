@@ -5,16 +5,9 @@
 #include <string>
 
 #include "tlc/core/config.hpp"
+#include "tlc/ops/window_size.hpp"
 
 namespace tlc::local {
-
-struct WindowSize {
-  index_t kh = 0, kw = 0;  // 0 = global
-  bool is_global() const { return kh <= 0 || kw <= 0; }
-  // Whether aggregating over this window equals the global aggregation on an h x w map.
-  bool covers(index_t h, index_t w) const { return is_global() || (kh >= h && kw >= w); }
-  bool operator==(const WindowSize& o) const { return kh == o.kh && kw == o.kw; }
-};
 
 // Mixed into every module that aggregates over space (SE, SCA, GE, CBAM, IN, HIN, GN, MDTA).
 class Aggregating {
