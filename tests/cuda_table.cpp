@@ -111,7 +111,8 @@ std::vector<Case> binary_cases() {
   std::uint64_t seed = 0;
   for (const auto& [a, b] : shapes) {
     const TensorF ta = random<float>(a, ++seed), tb = random<float>(b, ++seed, 0.5, 2.0);
-    for (const auto& [name, f] : fns) cases.push_back({std::string(name) + " " + a.str() + " with " + b.str(), f, {ta, tb}});
+    for (const auto& [name, f] : fns)
+      cases.push_back({std::string(name) + " " + a.str() + " with " + b.str(), f, {ta, tb}});
   }
   return cases;
 }
@@ -197,7 +198,8 @@ std::vector<Case> window_cases() {
   const local::WindowGrid g(13, 11, 5, 4);
   return {{"window_partition [2, 3, 13, 11] by 5x4", [](const V& v) { return ops::window_partition(v[0], 5, 4); },
            {random<float>({2, 3, 13, 11}, 41)}},
-          {"window_merge to [2, 3, 13, 11] from 5x4", [](const V& v) { return ops::window_merge(v[0], 2, 13, 11, 5, 4); },
+          {"window_merge to [2, 3, 13, 11] from 5x4",
+           [](const V& v) { return ops::window_merge(v[0], 2, 13, 11, 5, 4); },
            {random<float>({2 * g.count(), 3, 5, 4}, 42)}},
           // Rows wider than the merge's 64-pixel accumulator tile, with overlapping columns.
           {"window_partition [1, 2, 37, 157] by 13x50",

@@ -339,13 +339,15 @@ void local_forward(int op, const T* in, T* out, const kernels::PlaneWindows& w) 
       return;
     case kernels::LocalOp::Expand:
       for_plane_rows(w.planes, g.hv(), 1, [&](index_t p, index_t lo, index_t hi) {
-        for (index_t t = lo; t < hi; ++t) expand_rows(in + p * vplane + t * g.wv(), out + p * plane, g, t, [](T a) { return a; });
+        for (index_t t = lo; t < hi; ++t)
+          expand_rows(in + p * vplane + t * g.wv(), out + p * plane, g, t, [](T a) { return a; });
       });
       return;
     case kernels::LocalOp::MaxValid:
       parallel_for(0, w.planes, 1, [&](index_t lo, index_t hi) {
         WindowMaxScratch<T> scratch;
-        for (index_t p = lo; p < hi; ++p) window_max_plane<false>(in + p * plane, g, out + p * vplane, nullptr, scratch);
+        for (index_t p = lo; p < hi; ++p)
+          window_max_plane<false>(in + p * plane, g, out + p * vplane, nullptr, scratch);
       });
       return;
   }
