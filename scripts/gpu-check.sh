@@ -50,12 +50,30 @@ step() {  # step NAME SECONDS COMMAND...: runs COMMAND under a time limit and re
   return $rc
 }
 
+# The report is written however the script ends (a failed build stops it early).
+write_report() {
+  local total=$(($(date +%s) - start))
+  {
+    echo "# tlc gpu-check, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo "- GPU: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)"
+    echo "- commit: $commit"
+    echo "- total: ${total} s (budget 300 s); full output: $log"
+    [[ -f $build/ctest-cuda.txt ]] && echo "- CUDA tests: $(grep -E 'tests passed|tests failed' "$build/ctest-cuda.txt")"
+    echo
+    echo "| step | result | seconds |"
+    echo "| --- | --- | --- |"
+    [[ ${#rows[@]} -gt 0 ]] && printf '%s\n' "${rows[@]}"
+  } > "$report"
+}
+
 echo "==== tlc gpu-check"
 echo "date:   $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "host:   $(uname -n) ($(uname -sr)), $(nproc) CPUs"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || commit+=" (with local changes)"
 echo "commit: $commit"
+trap write_report EXIT
 if ! nvidia-smi -L; then
   if [[ ${TLC_GPU_CHECK_ALLOW_NO_GPU:-0} != 1 ]]; then
     echo "gpu-check: expected an NVIDIA GPU (nvidia-smi -L), found none; the CUDA tests would only skip" >&2
@@ -83,17 +101,15 @@ step build 180 cmake --build "$build" -j"$jobs" --target "${targets[@]}" || exit
 
 # The CPU-vs-CUDA table (tests/cuda_table.cpp) and the runtime tests. With a device, the only case
 # CTest may report as skipped is the one that needs its absence ([no-gpu]).
-cuda_tests() {
-  (cd "$build" && ctest -R cuda_ --output-on-failure -j4 --timeout 100) | tee "$build/ctest-cuda.txt"
-  local rc=${PIPESTATUS[0]} skipped
-  skipped=$(grep -c '(Skipped)$' "$build/ctest-cuda.txt")
-  if [[ $skipped -gt 1 ]]; then
-    echo "gpu-check: expected at most 1 skipped CUDA test (the no-device case), found $skipped"
-    return 1
-  fi
-  return "$rc"
-}
-step "ctest -R cuda_ (CPU vs CUDA table, runtime)" 150 cuda_tests
+cuda_tests='cd "$1" && ctest -R cuda_ --output-on-failure -j4 --timeout 100 | tee ctest-cuda.txt
+rc=${PIPESTATUS[0]}
+skipped=$(grep -c "(Skipped)$" ctest-cuda.txt)
+if [[ $skipped -gt 1 ]]; then
+  echo "gpu-check: expected at most 1 skipped CUDA test (the no-device case), found $skipped"
+  exit 1
+fi
+exit "$rc"'
+step "ctest -R cuda_ (CPU vs CUDA table, runtime)" 150 bash -c "$cuda_tests" cuda_tests "$build"
 
 # End to end on the GPU: a short training run (every op forward and backward on CUDA), then
 # evaluation in all three modes.
@@ -120,18 +136,6 @@ done
 [[ $ran_bench == 1 ]] || echo "gpu-check: no GPU benchmarks yet (bench/gpu_*.sh or bench_gpu_* targets)"
 
 total=$(($(date +%s) - start))
-{
-  echo "# tlc gpu-check, $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo
-  echo "- GPU: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)"
-  echo "- commit: $commit"
-  echo "- total: ${total} s (budget 300 s); full output: $log"
-  [[ -f $build/ctest-cuda.txt ]] && echo "- CUDA tests: $(grep -E 'tests passed|tests failed' "$build/ctest-cuda.txt")"
-  echo
-  echo "| step | result | seconds |"
-  echo "| --- | --- | --- |"
-  printf '%s\n' "${rows[@]}"
-} > "$report"
 echo
 echo "==== done in ${total} s; log in $log, report in $report"
 [[ $total -le 300 ]] || echo "gpu-check: warning: took ${total} s, over the 5 minute budget"
