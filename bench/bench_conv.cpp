@@ -16,7 +16,7 @@ using bench::now;
 
 namespace {
 
-cpu::ConvGeom geom(index_t c_in, index_t c_out, index_t size, index_t k, index_t groups) {
+ConvGeom geom(index_t c_in, index_t c_out, index_t size, index_t k, index_t groups) {
   return {1, c_in, size, size, c_out, k, k, 1, 1, k / 2, k / 2, groups, size, size};
 }
 
@@ -27,7 +27,7 @@ std::vector<float> random_vec(index_t n, Rng& rng) {
 }
 
 // The direct loop nest one would write first.
-void naive_conv(const cpu::ConvGeom& g, const float* x, const float* w, float* y) {
+void naive_conv(const ConvGeom& g, const float* x, const float* w, float* y) {
   for (index_t o = 0; o < g.cout; ++o)
     for (index_t oh = 0; oh < g.out_h; ++oh)
       for (index_t ow = 0; ow < g.out_w; ++ow) {
@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   std::printf("threads %d, batch 1, 256x256, stride 1, same padding; GFLOP/s\n", num_threads());
   std::printf("%-20s %9s %9s %9s\n", "conv", "forward", "bwd data", "bwd filt");
   for (const Case& cs : cases) {
-    const cpu::ConvGeom g = geom(cs.cin, cs.cout, 256, cs.k, cs.groups);
+    const ConvGeom g = geom(cs.cin, cs.cout, 256, cs.k, cs.groups);
     const auto x = random_vec(g.cin * g.in_plane(), rng), w = random_vec(g.cout * g.k_g(), rng),
                gy = random_vec(g.cout * g.out_plane(), rng);
     std::vector<float> y(gy.size()), gx(x.size()), gw(w.size());
@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
   }
   std::printf("\nforward vs naive 7-loop conv, 64x64\n%-20s %9s %9s %8s\n", "conv", "ours", "naive", "ratio");
   for (const Case& cs : cases) {
-    const cpu::ConvGeom g = geom(cs.cin, cs.cout, 64, cs.k, cs.groups);
+    const ConvGeom g = geom(cs.cin, cs.cout, 64, cs.k, cs.groups);
     const auto x = random_vec(g.cin * g.in_plane(), rng), w = random_vec(g.cout * g.k_g(), rng);
     std::vector<float> y(static_cast<std::size_t>(g.cout * g.out_plane()));
     const double flop = 2.0 * double(g.cout) * double(g.k_g()) * double(g.out_plane());

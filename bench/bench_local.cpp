@@ -10,7 +10,6 @@
 #include <cstdlib>
 
 #include "bench_util.hpp"
-#include "tlc/autograd/grad_mode.hpp"
 #include "tlc/local/convert.hpp"
 #include "tlc/nn/attention.hpp"
 #include "tlc/nn/mdta.hpp"
@@ -18,6 +17,7 @@
 #include "tlc/ops/local.hpp"
 #include "tlc/ops/local_scale.hpp"
 #include "tlc/ops/spatial_norm.hpp"
+#include "tlc/tape/grad_mode.hpp"
 
 using namespace tlc;
 using bench::best_time;

@@ -8,7 +8,7 @@
 #include "cli/args.hpp"
 #include "models/inference.hpp"
 #include "models/model_file.hpp"
-#include "tlc/core/cuda_api.hpp"
+#include "tlc/core/cuda_runtime.hpp"
 #include "tlc/core/thread_pool.hpp"
 
 namespace tlc::cli {

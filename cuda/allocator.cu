@@ -11,7 +11,7 @@
 #include "check.cuh"
 #include "launch.cuh"
 #include "runtime.cuh"
-#include "tlc/core/cuda_api.hpp"
+#include "tlc/core/cuda_allocator.hpp"
 
 namespace tlc::cuda {
 

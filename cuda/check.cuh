@@ -1,9 +1,7 @@
 #pragma once
-// Checked calls into the CUDA runtime, cuBLAS and cuDNN. A failure throws tlc::CudaError naming
+// Checked calls into the CUDA runtime (cuBLAS and cuDNN: handles.cuh). A failure throws tlc::CudaError naming
 // the call, where it was made and the library's own error text. Internal to cuda/.
-#include <cublas_v2.h>
 #include <cuda_runtime.h>
-#include <cudnn.h>
 
 #include <string>
 
@@ -23,22 +21,6 @@ inline void check_cuda(cudaError_t e, const char* call, const char* file, int li
   throw_cuda_error("CUDA", call, file, line, std::string(cudaGetErrorName(e)) + " (" + cudaGetErrorString(e) + ")");
 }
 
-inline void check_cublas(cublasStatus_t s, const char* call, const char* file, int line) {
-  if (s == CUBLAS_STATUS_SUCCESS) return;
-  throw_cuda_error("cuBLAS", call, file, line, cublasGetStatusString(s));
-}
-
-inline void check_cudnn(cudnnStatus_t s, const char* call, const char* file, int line) {
-  if (s == CUDNN_STATUS_SUCCESS) return;
-  std::string why = cudnnGetErrorString(s);
-#if CUDNN_MAJOR >= 9
-  char detail[512] = {0};
-  cudnnGetLastErrorString(detail, sizeof(detail));
-  if (detail[0] != '\0') why += std::string(" (") + detail + ")";
-#endif
-  throw_cuda_error("cuDNN", call, file, line, why);
-}
-
 // After a kernel launch: a bad configuration or a sticky error from earlier work, named by kernel.
 inline void check_launch(const char* kernel, const char* file, int line) {
   const cudaError_t e = cudaGetLastError();
@@ -50,6 +32,4 @@ inline void check_launch(const char* kernel, const char* file, int line) {
 }  // namespace tlc::cuda::detail
 
 #define TLC_CUDA_CHECK(call) ::tlc::cuda::detail::check_cuda((call), #call, __FILE__, __LINE__)
-#define TLC_CUBLAS_CHECK(call) ::tlc::cuda::detail::check_cublas((call), #call, __FILE__, __LINE__)
-#define TLC_CUDNN_CHECK(call) ::tlc::cuda::detail::check_cudnn((call), #call, __FILE__, __LINE__)
 #define TLC_CUDA_LAUNCH_CHECK(kernel_name) ::tlc::cuda::detail::check_launch((kernel_name), __FILE__, __LINE__)

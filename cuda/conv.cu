@@ -8,17 +8,19 @@
 #include <unordered_map>
 
 #include "check.cuh"
+#include "handles.cuh"
 #include "runtime.cuh"
-#include "tlc/core/cuda_api.hpp"
+#include "tlc/core/cuda_allocator.hpp"
+#include "tlc/ops/cuda/conv.hpp"
 
 namespace tlc::cuda {
 
 namespace {
 
 constexpr int kShapeFields = 14;
-using ShapeKey = std::array<index_t, kShapeFields + 2>;  // ConvShape, device, TF32
+using ShapeKey = std::array<index_t, kShapeFields + 2>;  // ConvGeom, device, TF32
 
-ShapeKey make_key(const ConvShape& s, int device, bool tf32) {
+ShapeKey make_key(const ConvGeom& s, int device, bool tf32) {
   return {s.n,        s.cin,   s.h,     s.w,      s.cout,  s.kh,    s.kw,   s.stride_h,
           s.stride_w, s.pad_h, s.pad_w, s.groups, s.out_h, s.out_w, device, tf32 ? 1 : 0};
 }
@@ -31,13 +33,13 @@ struct KeyHash {
   }
 };
 
-std::string shape_str(const ConvShape& s) {
+std::string shape_str(const ConvGeom& s) {
   return ::tlc::detail::concat("x [", s.n, ",", s.cin, ",", s.h, ",", s.w, "], w [", s.cout, ",",
                                s.groups > 0 ? s.cin / s.groups : 0, ",", s.kh, ",", s.kw, "], stride ", s.stride_h, "x",
                                s.stride_w, ", pad ", s.pad_h, "x", s.pad_w, ", groups ", s.groups);
 }
 
-int as_int(const ConvShape& s, index_t v) {
+int as_int(const ConvGeom& s, index_t v) {
   TLC_CHECK(v >= 0 && v <= std::numeric_limits<int>::max(), ShapeError,
             "cuda::conv2d: expected sizes below 2^31, found ", v, " in ", shape_str(s));
   return static_cast<int>(v);
@@ -59,7 +61,7 @@ struct Plan {
   // Plans live as long as the process (like the handles): no destructor racing CUDA teardown.
 };
 
-cudnnConvolutionDescriptor_t make_conv(const ConvShape& s, bool tf32) {
+cudnnConvolutionDescriptor_t make_conv(const ConvGeom& s, bool tf32) {
   cudnnConvolutionDescriptor_t c = nullptr;
   TLC_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&c));
   TLC_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(c, as_int(s, s.pad_h), as_int(s, s.pad_w), as_int(s, s.stride_h),
@@ -70,7 +72,7 @@ cudnnConvolutionDescriptor_t make_conv(const ConvShape& s, bool tf32) {
   return c;
 }
 
-std::unique_ptr<Plan> make_plan(const ConvShape& s, bool tf32) {
+std::unique_ptr<Plan> make_plan(const ConvGeom& s, bool tf32) {
   TLC_CHECK(s.groups >= 1 && s.cin % s.groups == 0 && s.cout % s.groups == 0, ShapeError,
             "cuda::conv2d: expected groups >= 1 dividing both channel counts, found ", shape_str(s));
   TLC_CHECK(s.n >= 1 && s.kh >= 1 && s.kw >= 1 && s.stride_h >= 1 && s.stride_w >= 1 && s.pad_h >= 0 && s.pad_w >= 0,
@@ -104,7 +106,7 @@ std::unique_ptr<Plan> make_plan(const ConvShape& s, bool tf32) {
 // Takes the heuristics' best-ranked usable result. Without TF32 only FMA math is acceptable;
 // conversion to half precision is never acceptable.
 template <class Perf>
-const Perf& pick(const char* op, const ConvShape& s, const Perf* perf, int count, bool tf32) {
+const Perf& pick(const char* op, const ConvGeom& s, const Perf* perf, int count, bool tf32) {
   for (int i = 0; i < count; ++i) {
     const Perf& p = perf[i];
     if (p.status != CUDNN_STATUS_SUCCESS || p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
@@ -125,7 +127,7 @@ void adopt(Direction& d, const Perf& p, bool tf32) {
 class PlanCache {
  public:
   // The plan for `s` on the current device with its `dir` algorithm (if any) chosen.
-  const Plan& get(const ConvShape& s, Direction Plan::*dir) {
+  const Plan& get(const ConvGeom& s, Direction Plan::*dir) {
     const int device = detail::current_device();
     const bool tf32 = allow_tf32();
     std::lock_guard<std::mutex> lock(mutex_);
@@ -137,7 +139,7 @@ class PlanCache {
   }
 
  private:
-  void choose(const ConvShape& s, Plan& p, Direction Plan::*dir, bool tf32) {
+  void choose(const ConvGeom& s, Plan& p, Direction Plan::*dir, bool tf32) {
     cudnnHandle_t h = detail::cudnn_handle();
     Direction& d = p.*dir;
     int found = 0;
@@ -197,7 +199,7 @@ const float kOne = 1.0f, kZero = 0.0f;
 
 }  // namespace
 
-void conv2d_forward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y) {
+void conv2d_forward(const ConvGeom& s, const float* x, const float* w, const float* bias, float* y) {
   const Plan& p = plans().get(s, &Plan::fwd);
   cudnnHandle_t h = detail::cudnn_handle();
   Workspace ws(p.fwd.workspace);
@@ -207,7 +209,7 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* w, const fl
   if (bias) TLC_CUDNN_CHECK(cudnnAddTensor(h, &kOne, p.bias, bias, &kOne, p.y, y));
 }
 
-void conv2d_backward_data(const ConvShape& s, const float* w, const float* gy, float* gx) {
+void conv2d_backward_data(const ConvGeom& s, const float* w, const float* gy, float* gx) {
   const Plan& p = plans().get(s, &Plan::bwd_data);
   Workspace ws(p.bwd_data.workspace);
   TLC_CUDNN_CHECK(cudnnConvolutionBackwardData(detail::cudnn_handle(), &kOne, p.w, w, p.y, gy, p.bwd_data.conv,
@@ -215,7 +217,7 @@ void conv2d_backward_data(const ConvShape& s, const float* w, const float* gy, f
                                                ws.bytes(), &kZero, p.x, gx));
 }
 
-void conv2d_backward_filter(const ConvShape& s, const float* x, const float* gy, float* gw) {
+void conv2d_backward_filter(const ConvGeom& s, const float* x, const float* gy, float* gw) {
   const Plan& p = plans().get(s, &Plan::bwd_filter);
   Workspace ws(p.bwd_filter.workspace);
   TLC_CUDNN_CHECK(cudnnConvolutionBackwardFilter(detail::cudnn_handle(), &kOne, p.x, x, p.y, gy, p.bwd_filter.conv,
@@ -223,7 +225,7 @@ void conv2d_backward_filter(const ConvShape& s, const float* x, const float* gy,
                                                  ws.get(), ws.bytes(), &kZero, p.w, gw));
 }
 
-void conv2d_backward_bias(const ConvShape& s, const float* gy, float* gb) {
+void conv2d_backward_bias(const ConvGeom& s, const float* gy, float* gb) {
   const Plan& p = plans().get(s, nullptr);
   TLC_CUDNN_CHECK(cudnnConvolutionBackwardBias(detail::cudnn_handle(), &kOne, p.y, gy, &kZero, p.bias, gb));
 }

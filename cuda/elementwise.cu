@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "launch.cuh"
-#include "tlc/core/cuda_api.hpp"
+#include "tlc/ops/cuda/elementwise.hpp"
 #include "tlc/ops/kernels/elementwise.hpp"
 
 namespace tlc::cuda {

@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "launch.cuh"
-#include "tlc/core/cuda_api.hpp"
+#include "tlc/ops/cuda/gate.hpp"
 #include "tlc/ops/kernels/gate.hpp"
 
 namespace tlc::cuda {

@@ -4,8 +4,10 @@
 #include <limits>
 
 #include "check.cuh"
+#include "handles.cuh"
 #include "runtime.cuh"
-#include "tlc/core/cuda_api.hpp"
+#include "tlc/core/cuda_runtime.hpp"
+#include "tlc/ops/cuda/gemm.hpp"
 
 namespace tlc::cuda {
 
@@ -17,9 +19,9 @@ int as_int(const char* what, index_t v) {
 }
 }  // namespace
 
-void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, float alpha, const float* a, index_t lda,
-          index_t stride_a, const float* b, index_t ldb, index_t stride_b, float beta, float* c, index_t ldc,
-          index_t stride_c, index_t batch) {
+void gemm_batched(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, float alpha, const float* a,
+                  index_t lda, index_t stride_a, const float* b, index_t ldb, index_t stride_b, float beta, float* c,
+                  index_t ldc, index_t stride_c, index_t batch) {
   // Row-major leading dimensions are the stored row lengths.
   const index_t a_cols = trans_a ? m : k, b_cols = trans_b ? k : n;
   TLC_CHECK(lda >= std::max<index_t>(1, a_cols), ShapeError, "cuda::gemm: expected lda >= ", a_cols, ", found ", lda);

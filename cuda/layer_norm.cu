@@ -2,7 +2,7 @@
 // with one pixel per thread (neighbouring threads read neighbouring pixels of each channel), and
 // the parameter gradients as deterministic per-channel sums over the batch and the pixels.
 #include "segment_sum.cuh"
-#include "tlc/core/cuda_api.hpp"
+#include "tlc/ops/cuda/layer_norm.hpp"
 #include "tlc/ops/kernels/layer_norm.hpp"
 
 namespace tlc::cuda {

@@ -1,7 +1,7 @@
 // Layout ops (include/tlc/ops/layout.hpp): the single-source row bodies of kernels/layout.hpp, one
 // row (or plane) per index, and strided block copies for concat / slice.
 #include "launch.cuh"
-#include "tlc/core/cuda_api.hpp"
+#include "tlc/ops/cuda/layout.hpp"
 #include "tlc/ops/kernels/layout.hpp"
 
 namespace tlc::cuda {

@@ -5,7 +5,7 @@
 // propagates, as on the CPU. The max's backward recomputes the arg-max and routes the gradients
 // through both scans in reverse, gathering (no atomics), so it is deterministic.
 #include "box.cuh"
-#include "tlc/core/cuda_api.hpp"
+#include "tlc/ops/cuda/local.hpp"
 
 namespace tlc::cuda {
 

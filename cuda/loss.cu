@@ -2,6 +2,7 @@
 // of kernels/loss.hpp, and its gradient. The op combines the chunk sums on the host, in the same
 // order as the CPU.
 #include "reduce.cuh"
+#include "tlc/ops/cuda/loss.hpp"
 #include "tlc/ops/kernels/loss.hpp"
 
 namespace tlc::cuda {

@@ -1,6 +1,6 @@
 // Optimiser updates (include/tlc/optim/): the single-source element bodies of kernels/optim.hpp.
 #include "launch.cuh"
-#include "tlc/core/cuda_api.hpp"
+#include "tlc/ops/cuda/optim.hpp"
 #include "tlc/ops/kernels/optim.hpp"
 
 namespace tlc::cuda {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "reduce.cuh"
+#include "tlc/ops/cuda/reduce.hpp"
 
 namespace tlc::cuda {
 

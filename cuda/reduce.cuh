@@ -5,7 +5,8 @@
 #include <vector>
 
 #include "launch.cuh"
-#include "tlc/core/cuda_api.hpp"
+#include "tlc/core/cuda_allocator.hpp"
+#include "tlc/ops/cuda/reduce.hpp"
 
 namespace tlc::cuda::detail {
 

@@ -4,8 +4,9 @@
 #include <vector>
 
 #include "check.cuh"
+#include "handles.cuh"
 #include "runtime.cuh"
-#include "tlc/core/cuda_api.hpp"
+#include "tlc/core/cuda_runtime.hpp"
 
 namespace tlc::cuda {
 

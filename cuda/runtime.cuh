@@ -1,13 +1,11 @@
 #pragma once
-// Runtime state shared by the .cu files: the current device, its launch limits, the cuBLAS and
-// cuDNN handles of the calling thread. Internal to cuda/.
+// Runtime state shared by the .cu files: the current device and its launch limits (the cuBLAS
+// and cuDNN handles: handles.cuh). Internal to cuda/.
 //
 // Stream model: all work goes to the legacy default stream of the current device. Kernels,
 // cuBLAS, cuDNN and cudaMemcpy are therefore ordered with each other, which is what lets the
 // caching allocator hand a freed block to the next request without waiting (docs/CUDA.md).
-#include <cublas_v2.h>
 #include <cuda_runtime.h>
-#include <cudnn.h>
 
 namespace tlc::cuda::detail {
 
@@ -16,9 +14,6 @@ int current_device();
 void check_device(const char* op, int device);
 // Blocks of `threads` threads that the current device keeps resident at once.
 int resident_blocks(int threads);
-// Handles of the calling thread for the current device, created on first use.
-cublasHandle_t cublas_handle();
-cudnnHandle_t cudnn_handle();
 
 // Makes `device` current for a scope and restores the previous one.
 class DeviceGuard {

@@ -1,7 +1,7 @@
 // Softmax and L2 normalisation along one axis: the single-source row bodies of
 // kernels/softmax.hpp, one row per index.
 #include "launch.cuh"
-#include "tlc/core/cuda_api.hpp"
+#include "tlc/ops/cuda/softmax.hpp"
 #include "tlc/ops/kernels/softmax.hpp"
 
 namespace tlc::cuda {

@@ -5,7 +5,7 @@
 // box.cuh on the valid map, gathered back through the clamped window starts.
 #include "box.cuh"
 #include "segment_sum.cuh"
-#include "tlc/core/cuda_api.hpp"
+#include "tlc/ops/cuda/spatial_norm.hpp"
 
 namespace tlc::cuda {
 
@@ -16,7 +16,7 @@ namespace {
 struct NormDims {
   index_t N, C, G, H, W, k1, k2, HW, cg, count, NG, hv, wv, vplane;
   bool local;
-  explicit NormDims(const GroupNormShape& s)
+  explicit NormDims(const kernels::GroupNormShape& s)
       : N(s.N), C(s.C), G(s.G), H(s.H), W(s.W), k1(s.k1), k2(s.k2), HW(s.H * s.W), cg(s.C / s.G),
         count(cg * HW), NG(s.N * s.G), hv(s.H - s.k1 + 1), wv(s.W - s.k2 + 1), vplane(hv * wv),
         local(s.k1 < s.H || s.k2 < s.W) {}
@@ -107,8 +107,8 @@ void group_norm_backward_local(const NormDims d, const float* x, const float* w,
 
 }  // namespace
 
-void group_norm_forward(const GroupNormShape& shape, const float* x, const float* w, const float* b, double eps,
-                        float* y, double* shift, double* rstd, float* mean, float* rstd_map) {
+void group_norm_forward(const kernels::GroupNormShape& shape, const float* x, const float* w, const float* b,
+                        double eps, float* y, double* shift, double* rstd, float* mean, float* rstd_map) {
   const NormDims d(shape);
   detail::segment_sums(
       "group_norm_mean", d.NG, d.count, [=] __device__(index_t i) { return static_cast<double>(x[i]); },
@@ -165,7 +165,7 @@ void group_norm_forward(const GroupNormShape& shape, const float* x, const float
     });
 }
 
-void group_norm_backward(const GroupNormShape& shape, const float* x, const float* w, const float* gy,
+void group_norm_backward(const kernels::GroupNormShape& shape, const float* x, const float* w, const float* gy,
                          const double* shift, const double* rstd, const float* mean, const float* rstd_map, float* gx,
                          float* gw, float* gb) {
   const NormDims d(shape);

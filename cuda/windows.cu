@@ -1,7 +1,8 @@
-// window_partition / window_merge (include/tlc/local/windows.hpp): the single-source row bodies of
+// window_partition / window_merge (include/tlc/ops/windows.hpp): the single-source row bodies of
 // kernels/windows.hpp, one row per index. The layout's small host arrays (window starts and the
 // covering ranges of every map row and column) are copied to the device per call.
 #include "reduce.cuh"
+#include "tlc/ops/cuda/windows.hpp"
 #include "tlc/ops/kernels/windows.hpp"
 
 namespace tlc::cuda {

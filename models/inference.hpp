@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "models/restorer.hpp"
-#include "tlc/autograd/grad_mode.hpp"
 #include "tlc/core/thread_pool.hpp"
 #include "tlc/local/convert.hpp"
+#include "tlc/tape/grad_mode.hpp"
 
 namespace tlc::models {
 

@@ -4,8 +4,8 @@
 // of local::convert: exact TLC runs SE/SCA's point-wise layers at every valid window, which adds
 // 5.1 % to NAFNet-width32 at 720x1280).
 #include "models/restorer.hpp"
-#include "tlc/autograd/grad_mode.hpp"
 #include "tlc/ops/mac_counter.hpp"
+#include "tlc/tape/grad_mode.hpp"
 
 namespace tlc::models {
 

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # GPU verification for a machine with an NVIDIA GPU (docs/GPU.md): builds the CUDA backend in
-# Release, runs the CUDA tests (ctest -R cuda_) and every GPU benchmark under bench/, printing the
-# machine, the date and all output. Meant to finish in under 5 minutes; exits non-zero on any failure.
+# Release, runs the CPU-vs-CUDA table and the runtime tests (ctest -R cuda_), a short training run
+# and evaluation on the device, and every GPU benchmark under bench/, printing the machine, the
+# date and all output, and writes a one-page report (a row per step). Meant to finish in under
+# 5 minutes; exits non-zero on any failure.
 #
 #   bash scripts/gpu-check.sh            # from the repository root
 #
 # Environment: TLC_GPU_BUILD_DIR (default build-gpu), CMAKE_CUDA_ARCHITECTURES (default 90, H100),
 # JOBS (default 16), TLC_GPU_LOG (default $TLC_GPU_BUILD_DIR/gpu-check.log, a copy of the output),
+# TLC_GPU_REPORT (default $TLC_GPU_BUILD_DIR/gpu-check-report.md: machine, commit, a row per step),
 # TLC_GPU_CHECK_ALLOW_NO_GPU=1 (run without a GPU: only to test this script; CUDA tests then skip).
 set -uo pipefail
 
@@ -22,22 +25,46 @@ mkdir -p "$build"
 log=${TLC_GPU_LOG:-$build/gpu-check.log}
 exec > >(tee "$log") 2>&1
 
+report=${TLC_GPU_REPORT:-$build/gpu-check-report.md}
+
 start=$(date +%s)
 failures=()
+rows=()
 step() {  # step NAME SECONDS COMMAND...: runs COMMAND under a time limit and records a failure
-  local name=$1 limit=$2
+  local name=$1 limit=$2 t0
   shift 2
+  t0=$(date +%s)
   echo
-  echo "==== $name ($(($(date +%s) - start)) s elapsed)"
+  echo "==== $name ($((t0 - start)) s elapsed)"
   echo "\$ $*"
   timeout --kill-after=10 "$limit" "$@"
   local rc=$?
+  local result=passed
   if [[ $rc -ne 0 ]]; then
-    [[ $rc -eq 124 || $rc -eq 137 ]] && echo "gpu-check: '$name' ran past its ${limit} s limit"
-    echo "gpu-check: FAILED: $name (exit status $rc)"
+    result="FAILED (exit status $rc)"
+    [[ $rc -eq 124 || $rc -eq 137 ]] && result="FAILED (past its ${limit} s limit)"
+    echo "gpu-check: $result: $name"
     failures+=("$name")
   fi
+  rows+=("| $name | $result | $(($(date +%s) - t0)) |")
   return $rc
+}
+
+# The report is written however the script ends (a failed build stops it early).
+write_report() {
+  local total=$(($(date +%s) - start))
+  {
+    echo "# tlc gpu-check, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo "- GPU: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)"
+    echo "- commit: $commit"
+    echo "- total: ${total} s (budget 300 s); full output: $log"
+    [[ -f $build/ctest-cuda.txt ]] && echo "- CUDA tests: $(grep -E 'tests passed|tests failed' "$build/ctest-cuda.txt")"
+    echo
+    echo "| step | result | seconds |"
+    echo "| --- | --- | --- |"
+    [[ ${#rows[@]} -gt 0 ]] && printf '%s\n' "${rows[@]}"
+  } > "$report"
 }
 
 echo "==== tlc gpu-check"
@@ -46,6 +73,7 @@ echo "host:   $(uname -n) ($(uname -sr)), $(nproc) CPUs"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || commit+=" (with local changes)"
 echo "commit: $commit"
+trap write_report EXIT
 if ! nvidia-smi -L; then
   if [[ ${TLC_GPU_CHECK_ALLOW_NO_GPU:-0} != 1 ]]; then
     echo "gpu-check: expected an NVIDIA GPU (nvidia-smi -L), found none; the CUDA tests would only skip" >&2
@@ -71,7 +99,17 @@ mapfile -t bench_targets < <(cmake --build "$build" --target help 2>/dev/null |
 targets+=("${bench_targets[@]}")
 step build 180 cmake --build "$build" -j"$jobs" --target "${targets[@]}" || exit 1
 
-step "ctest -R cuda_" 120 bash -c "cd '$build' && ctest -R cuda_ --output-on-failure -j4 --timeout 100"
+# The CPU-vs-CUDA table (tests/cuda_table.cpp) and the runtime tests. With a device, the only case
+# CTest may report as skipped is the one that needs its absence ([no-gpu]).
+cuda_tests='cd "$1" && ctest -R cuda_ --output-on-failure -j4 --timeout 100 | tee ctest-cuda.txt
+rc=${PIPESTATUS[0]}
+skipped=$(grep -c "(Skipped)$" ctest-cuda.txt)
+if [[ $skipped -gt 1 ]]; then
+  echo "gpu-check: expected at most 1 skipped CUDA test (the no-device case), found $skipped"
+  exit 1
+fi
+exit "$rc"'
+step "ctest -R cuda_ (CPU vs CUDA table, runtime)" 150 bash -c "$cuda_tests" cuda_tests "$build"
 
 # End to end on the GPU: a short training run (every op forward and backward on CUDA), then
 # evaluation in all three modes.
@@ -80,6 +118,8 @@ step "tlc train --device cuda" 90 "$tlc" train --device cuda --out "$build/gpu-t
   --set model.module=gn --set train.iters=200 --set train.checkpoint_every=100
 step "tlc eval --device cuda" 60 "$tlc" eval --device cuda -m "$build/gpu-train/model.safetensors" \
   --data data/control96 --degrade auto --modes global,tlc,tile
+
+# Slot: the 2-rank NCCL data-parallel step goes here (with include/tlc/dist/), as one more `step`.
 
 ran_bench=0
 for script in bench/gpu_*.sh; do
@@ -97,7 +137,7 @@ done
 
 total=$(($(date +%s) - start))
 echo
-echo "==== done in ${total} s; log in $log"
+echo "==== done in ${total} s; log in $log, report in $report"
 [[ $total -le 300 ]] || echo "gpu-check: warning: took ${total} s, over the 5 minute budget"
 if [[ ${#failures[@]} -gt 0 ]]; then
   echo "gpu-check: FAILED steps: ${failures[*]}"

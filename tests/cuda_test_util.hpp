@@ -1,5 +1,6 @@
 #pragma once
-// Shared by the CUDA tests (tests/cuda_*.cpp): every case skips at run time without a device.
+// Shared by the CUDA tests (tests/cuda_*.cpp). Cases that need a device carry the tag [gpu]: their
+// main (catch_main_cuda.cpp) does not run them without one, and CTest reports them as skipped.
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -9,38 +10,42 @@
 
 #include "test_util.hpp"
 
-#define TLC_SKIP_WITHOUT_GPU()         \
-  if (tlc::cuda_device_count() == 0) { \
-    WARN("no CUDA device, skipped");   \
-    return;                            \
-  }
-
 namespace tlc::test {
 
 inline const Device kGpu = Device::cuda(0);
 
-// max |a - b| / max(1, max |b|); infinite when a NaN of one is not a NaN of the other (a plain
-// max_abs_diff would skip NaN).
-inline double scaled_diff(const TensorF& a, const TensorF& b) {
+// How a CUDA result is compared with the CPU's (the GPU value first).
+enum class Metric {
+  Abs,     // max |a - b|
+  Scaled,  // max |a - b| / max(1, max |b|), infinite when a NaN of one is not a NaN of the other
+  Rel,     // max over elements of |a - b| / max(1, |b|)
+};
+
+inline double diff(Metric m, const TensorF& a, const TensorF& b) {
   REQUIRE(a.shape() == b.shape());
+  if (m == Metric::Abs) return max_abs_diff(a, b);
   const auto va = a.to_vector(), vb = b.to_vector();
-  double scale = 1.0, diff = 0.0;
+  double scale = 1.0, worst = 0.0;
   for (size_t i = 0; i < va.size(); ++i) {
+    if (m == Metric::Rel) {
+      worst = std::max(worst, std::abs(double(va[i]) - double(vb[i])) / std::max(1.0, std::abs(double(vb[i]))));
+      continue;
+    }
+    // A plain max of differences would skip NaN.
     if (std::isnan(va[i]) != std::isnan(vb[i])) return std::numeric_limits<double>::infinity();
     if (std::isnan(vb[i])) continue;
     scale = std::max(scale, std::abs(double(vb[i])));
-    diff = std::max(diff, std::abs(double(va[i]) - double(vb[i])));
+    worst = std::max(worst, std::abs(double(va[i]) - double(vb[i])));
   }
-  return diff / scale;
+  return m == Metric::Rel ? worst : worst / scale;
 }
 
 using OpFn = std::function<TensorF(const std::vector<TensorF>&)>;
-using DiffFn = std::function<double(const TensorF&, const TensorF&)>;
 
 // Runs f on CPU leaves and on their CUDA copies, backpropagates sum(f(x) * w) for a random w, and
-// compares the outputs and every input gradient with `diff` (the GPU value first).
-inline void check_op(const std::string& what, const OpFn& f, const std::vector<TensorF>& inputs, double tol,
-                     const DiffFn& diff) {
+// compares the outputs and every input gradient.
+inline void check_op(const std::string& what, const OpFn& f, const std::vector<TensorF>& inputs, Metric metric,
+                     double tol) {
   INFO(what);
   std::vector<TensorF> cpu, gpu;
   for (const auto& x : inputs) {
@@ -52,7 +57,7 @@ inline void check_op(const std::string& what, const OpFn& f, const std::vector<T
   const TensorF yc = f(cpu), yg = f(gpu);
   REQUIRE(yg.is_cuda());
   REQUIRE(yg.shape() == yc.shape());
-  CHECK(diff(yg, yc) <= tol);
+  CHECK(diff(metric, yg, yc) <= tol);
   const TensorF w = random<float>(yc.shape(), 99);
   autograd::backward(ops::sum(ops::mul(yc, w)));
   autograd::backward(ops::sum(ops::mul(yg, w.to(kGpu))));
@@ -60,7 +65,7 @@ inline void check_op(const std::string& what, const OpFn& f, const std::vector<T
     INFO("gradient of input " << i);
     REQUIRE(gpu[i].grad().defined());
     CHECK(gpu[i].grad().is_cuda());
-    CHECK(diff(gpu[i].grad(), cpu[i].grad()) <= tol);
+    CHECK(diff(metric, gpu[i].grad(), cpu[i].grad()) <= tol);
   }
 }
 

@@ -1,6 +1,6 @@
 // Restormer local-attention windows (spec 6.5, 6.7 item 6): starts, partition, merge, gradients.
 #include "test_util.hpp"
-#include "tlc/local/windows.hpp"
+#include "tlc/ops/windows.hpp"
 
 using namespace tlc;
 using test::check_gradients;

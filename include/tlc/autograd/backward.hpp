@@ -11,8 +11,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "tlc/autograd/node.hpp"
 #include "tlc/ops/elementwise.hpp"
+#include "tlc/tape/node.hpp"
 
 namespace tlc::autograd {
 

@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "tlc/core/allocator.hpp"
-#include "tlc/core/cuda_api.hpp"
+#include "tlc/core/cuda_allocator.hpp"
 #include "tlc/core/device.hpp"
 
 namespace tlc {

@@ -1,5 +1,5 @@
 #pragma once
-// local::convert — Test-time Local Conversion of a whole model (spec 6.2). One calibration
+// local::convert — Test-time Local Conversion of a whole model (Chu et al., ECCV 2022). One calibration
 // forward (no grad) on uniform noise at the training size records the map size every
 // aggregating layer sees; each layer's window is then K = map * base // train per axis, with
 // base = int(scale * train). to_global() undoes it.
@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "tlc/autograd/grad_mode.hpp"
 #include "tlc/core/allocator.hpp"
-#include "tlc/local/aggregation.hpp"
+#include "tlc/nn/aggregating.hpp"
 #include "tlc/nn/module.hpp"
+#include "tlc/tape/grad_mode.hpp"
 
 namespace tlc::local {
 

@@ -1,9 +1,9 @@
 #pragma once
 // Channel-attention modules built on the pools of pool.hpp, laid out like their PyTorch
 // originals so parameter names match (the pool is child 0 of each Sequential). Under TLC the
-// pooled map is per pixel, so the attention becomes a per-pixel map (spec 6.6). Everything after
+// pooled map is per pixel, so the attention becomes a per-pixel map. Everything after
 // the pool is point-wise, so it runs on the pool's valid window map and is expanded to H x W once
-// at the end (spec 6.6c, MPRNet's CALayer): the same values as per pixel, at the cost of the
+// at the end (as MPRNet's CALayer would compute it): the same values as per pixel, at the cost of the
 // smaller map. With a covering window nothing changes: [N,C,1,1], broadcast by the caller.
 #include "tlc/nn/activation.hpp"
 #include "tlc/nn/conv.hpp"

@@ -42,7 +42,7 @@ class Conv2d : public Module<T> {
 };
 
 // ConvTranspose2d(in, out, k, stride): weight [in, out, k, k]. PyTorch computes its default
-// init fan-in from weight.size(1)*k*k = out*k*k (spec 1.9).
+// init fan-in from weight.size(1)*k*k = out*k*k.
 template <class T = float>
 class ConvTranspose2d : public Module<T> {
  public:

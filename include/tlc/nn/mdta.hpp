@@ -1,17 +1,18 @@
 #pragma once
-// Restormer's multi-Dconv-head transposed attention (MDTA, spec 4) and its TLC form (spec 6.5).
+// Restormer's multi-Dconv-head transposed attention (MDTA, Zamir et al., CVPR 2022) and its TLC form
+// (Chu et al., ECCV 2022).
 // Global: channel-by-channel attention over the whole map. Local: qkv is computed on the full
 // map, then split into overlapping k1 x k2 windows (adaptive stride), attention runs per window,
 // overlaps are averaged and project_out runs on the merged map. Names: temperature, qkv,
 // qkv_dwconv, project_out.
-#include "tlc/local/aggregation.hpp"
+#include "tlc/nn/aggregating.hpp"
 #include "tlc/nn/conv.hpp"
 #include "tlc/ops/layout.hpp"
-#include "tlc/local/windows.hpp"
 #include "tlc/ops/local.hpp"
 #include "tlc/ops/matmul.hpp"
 #include "tlc/ops/shape_ops.hpp"
 #include "tlc/ops/softmax.hpp"
+#include "tlc/ops/windows.hpp"
 
 namespace tlc::nn {
 

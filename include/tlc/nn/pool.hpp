@@ -1,8 +1,8 @@
 #pragma once
 // Spatial pooling that TLC converts: AvgPool (AdaptiveAvgPool2d(1) of the originals) and
-// MaxPool. Global: [N,C,1,1]. Local: a stride-1 window mean/max per pixel, [N,C,H,W] (spec 6.1,
-// 6.6); when the window covers the map the result is the global one.
-#include "tlc/local/aggregation.hpp"
+// MaxPool. Global: [N,C,1,1]. Local: a stride-1 window mean/max per pixel, [N,C,H,W] (the TLC
+// window rule of ops/local.hpp); when the window covers the map the result is the global one.
+#include "tlc/nn/aggregating.hpp"
 #include "tlc/nn/module.hpp"
 #include "tlc/ops/elementwise.hpp"
 #include "tlc/ops/local.hpp"
@@ -13,7 +13,7 @@ namespace tlc::nn {
 
 // The window rule shared by both pools. Layers applied per pixel after a local pool commute with
 // its final gather, so callers with only such layers (SE, SCA, GE, CBAM's channel MLP) run
-// forward_valid, apply them on the smaller valid map and call expand once (spec 6.6c).
+// forward_valid, apply them on the smaller valid map and call expand once.
 template <class T>
 class WindowPool : public Module<T>, public local::Aggregating {
  public:

@@ -1,8 +1,8 @@
 #pragma once
-// Norms whose statistics aggregate over space, and which TLC therefore converts (spec 6.4, 6.6):
+// Norms whose statistics aggregate over space, and which TLC therefore converts:
 // InstanceNorm2d (affine, no running statistics: instance statistics in training and inference,
 // as HINet uses it) and GroupNorm. Local: statistics over the layer's window around each pixel.
-#include "tlc/local/aggregation.hpp"
+#include "tlc/nn/aggregating.hpp"
 #include "tlc/nn/module.hpp"
 #include "tlc/ops/spatial_norm.hpp"
 

@@ -5,38 +5,26 @@
 
 #include "tlc/ops/common.hpp"
 #include "tlc/ops/cpu/sum.hpp"
+#include "tlc/ops/cuda/reduce.hpp"
+#include "tlc/ops/dispatch.hpp"
 
-namespace tlc::ops {
+// The CPU function of cuda::sum_keep4d: out = x [S[0..3]] summed over the axes where reduce[a],
+// keeping them as size 1; in double, in a fixed order.
+namespace tlc::cpu {
 
-namespace detail {
-// Sum of x over the 4-d axes marked in `reduce` (the result keeps size-1 dimensions).
 template <class T>
-Tensor<T> sum_keep4d(const Tensor<T>& x, const std::array<bool, 4>& reduce) {
-  check_defined("sum", x);
-  const Shape s = x.shape().as4d();
-  Shape o = s;
-  for (int a = 0; a < 4; ++a)
-    if (reduce[static_cast<size_t>(a)]) o[a] = 1;
-  Tensor<T> out = Tensor<T>::empty(o, x.device());
-  if (x.is_cuda()) {
-    check_cuda_dtype<T>("sum");
-    if constexpr (std::is_same_v<T, float>) {
-      [[maybe_unused]] const index_t shape4[4] = {s[0], s[1], s[2], s[3]};
-      TLC_CUDA_CALL("sum", cuda::sum_keep4d(x.data(), out.data(), shape4, reduce.data()));
-    }
-    return out;
-  }
-  const T* px = x.data();
-  T* po = out.data();
-  const index_t S[4] = {s[0], s[1], s[2], s[3]};
+void sum_keep4d(const T* px, T* po, const index_t* S, const bool* reduce) {
+  index_t o[4];
+  for (int a = 0; a < 4; ++a) o[a] = reduce[a] ? 1 : S[a];
+  const index_t out_numel = o[0] * o[1] * o[2] * o[3];
   const index_t strides[4] = {S[1] * S[2] * S[3], S[2] * S[3], S[3], 1};
   // The reduced axes at the end of the shape are one contiguous run per output; when the last
   // axis is kept, each output row of S[3] values is summed row by row instead.
   int run_axis = 4;
   index_t run = 1;
-  while (run_axis > 0 && reduce[static_cast<size_t>(run_axis - 1)]) run *= S[--run_axis];
+  while (run_axis > 0 && reduce[run_axis - 1]) run *= S[--run_axis];
   index_t lim[4];
-  for (int a = 0; a < 4; ++a) lim[a] = a < run_axis && reduce[static_cast<size_t>(a)] ? S[a] : 1;
+  for (int a = 0; a < 4; ++a) lim[a] = a < run_axis && reduce[a] ? S[a] : 1;
   auto for_each_reduced_row = [&](index_t base, auto&& f) {  // f(start of one run or row) over the outer reduced axes
     for (index_t i0 = 0; i0 < lim[0]; ++i0)
       for (index_t i1 = 0; i1 < lim[1]; ++i1)
@@ -51,9 +39,9 @@ Tensor<T> sum_keep4d(const Tensor<T>& x, const std::array<bool, 4>& reduce) {
     return base;
   };
   const index_t per_output = std::max<index_t>(1, run * lim[0] * lim[1] * lim[2]);  // values summed into each
-  if (o.numel() == 0) return out;
+  if (out_numel == 0) return;
   if (run_axis < 4) {
-    parallel_for(0, o.numel(), std::max<index_t>(1, (1 << 14) / per_output), [&](index_t lo, index_t hi) {
+    parallel_for(0, out_numel, std::max<index_t>(1, (1 << 14) / per_output), [&](index_t lo, index_t hi) {
       for (index_t oi = lo; oi < hi; ++oi) {
         double acc = 0.0;
         for_each_reduced_row(base_of(oi), [&](const T* r) { acc += cpu::sum_as_double(r, run); });
@@ -61,7 +49,7 @@ Tensor<T> sum_keep4d(const Tensor<T>& x, const std::array<bool, 4>& reduce) {
       }
     });
   } else {
-    const index_t w = S[3], rows = o.numel() / w;
+    const index_t w = S[3], rows = out_numel / w;
     parallel_for(0, rows, std::max<index_t>(1, (1 << 14) / (w * per_output)), [&](index_t lo, index_t hi) {
       std::vector<double> acc(static_cast<size_t>(w));
       for (index_t row = lo; row < hi; ++row) {
@@ -71,6 +59,24 @@ Tensor<T> sum_keep4d(const Tensor<T>& x, const std::array<bool, 4>& reduce) {
       }
     });
   }
+}
+
+}  // namespace tlc::cpu
+
+namespace tlc::ops {
+
+namespace detail {
+// Sum of x over the 4-d axes marked in `reduce` (the result keeps size-1 dimensions).
+template <class T>
+Tensor<T> sum_keep4d(const Tensor<T>& x, const std::array<bool, 4>& reduce) {
+  check_defined("sum", x);
+  const Shape s = x.shape().as4d();
+  Shape o = s;
+  for (int a = 0; a < 4; ++a)
+    if (reduce[static_cast<size_t>(a)]) o[a] = 1;
+  Tensor<T> out = Tensor<T>::empty(o, x.device());
+  const index_t shape4[4] = {s[0], s[1], s[2], s[3]};
+  TLC_DISPATCH(T, "sum", x.device(), sum_keep4d, x.data(), out.data(), shape4, reduce.data());
   return out;
 }
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <type_traits>
 
-#include "tlc/autograd/node.hpp"
 #include "tlc/core/thread_pool.hpp"
+#include "tlc/tape/node.hpp"
 #include "tlc/tensor/tensor.hpp"
 
 namespace tlc::ops::detail {
@@ -37,12 +37,10 @@ void check_same_shape(const char* op, const Tensor<T>& a, const Tensor<T>& b) {
             b.shape().str());
 }
 
-// For ops whose CUDA path does not exist yet: a clear error instead of reading device memory.
+// For optional outputs and inputs of the kernels.
 template <class T>
-void require_cpu(const char* op, const Tensor<T>& t) {
-  check_defined(op, t);
-  TLC_CHECK(t.device().is_cpu(), DeviceError, op, ": expected a cpu tensor (no CUDA kernel for this op yet), found ",
-            t.device().str());
+T* data_or_null(const Tensor<T>& t) {
+  return t.defined() ? t.data() : nullptr;
 }
 
 // Float32 is the only CUDA dtype: double exists for gradient checks on the CPU.

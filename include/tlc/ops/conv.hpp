@@ -2,11 +2,12 @@
 // conv2d and conv_transpose2d with PyTorch semantics (cross-correlation, zero padding, NCHW).
 // The transposed convolution's forward is conv2d's gradient w.r.t. its input and its backward
 // uses conv2d's forward and filter gradient, so both ops share the three primitives below
-// (CPU: ops/cpu/conv_cpu.hpp; CUDA: cuDNN through cuda_api.hpp).
-#include "tlc/core/cuda_api.hpp"
+// (CPU: ops/cpu/conv_cpu.hpp; CUDA: cuDNN through ops/cuda/conv.hpp).
 #include "tlc/ops/common.hpp"
 #include "tlc/ops/mac_counter.hpp"
 #include "tlc/ops/cpu/conv_cpu.hpp"
+#include "tlc/ops/cuda/conv.hpp"
+#include "tlc/ops/dispatch.hpp"
 #include "tlc/ops/elementwise.hpp"
 
 namespace tlc::ops {
@@ -16,15 +17,6 @@ struct Conv2dParams {
 };
 
 namespace detail {
-
-using cpu::ConvGeom;
-
-#if defined(TLC_WITH_CUDA)
-inline cuda::ConvShape cuda_shape(const ConvGeom& g) {
-  return cuda::ConvShape{g.n,        g.cin,      g.h,     g.w,     g.cout,   g.kh,    g.kw,
-                         g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.groups, g.out_h, g.out_w};
-}
-#endif
 
 template <class T>
 void check_conv_args(const char* op, const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias, index_t stride_h,
@@ -73,13 +65,7 @@ Tensor<T> conv_forward(const char* op, const ConvGeom& g, const Tensor<T>& x, co
                        const Tensor<T>& bias) {
   Tensor<T> y = Tensor<T>::empty({g.n, g.cout, g.out_h, g.out_w}, x.device());
   const T* pb = bias.defined() ? bias.data() : nullptr;
-  if (x.is_cuda()) {
-    check_cuda_dtype<T>(op);
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL(op, cuda::conv2d_forward(cuda_shape(g), x.data(), w.data(), pb, y.data()));
-    return y;
-  }
-  cpu::conv2d_forward(g, x.data(), w.data(), pb, y.data());
+  TLC_DISPATCH(T, op, x.device(), conv2d_forward, g, x.data(), w.data(), pb, y.data());
   return y;
 }
 
@@ -87,13 +73,7 @@ Tensor<T> conv_forward(const char* op, const ConvGeom& g, const Tensor<T>& x, co
 template <class T>
 Tensor<T> conv_backward_data(const char* op, const ConvGeom& g, const Tensor<T>& w, const Tensor<T>& gy) {
   Tensor<T> gx = Tensor<T>::empty({g.n, g.cin, g.h, g.w}, gy.device());
-  if (gy.is_cuda()) {
-    check_cuda_dtype<T>(op);
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL(op, cuda::conv2d_backward_data(cuda_shape(g), w.data(), gy.data(), gx.data()));
-    return gx;
-  }
-  cpu::conv2d_backward_data(g, w.data(), gy.data(), gx.data());
+  TLC_DISPATCH(T, op, gy.device(), conv2d_backward_data, g, w.data(), gy.data(), gx.data());
   return gx;
 }
 
@@ -101,13 +81,7 @@ Tensor<T> conv_backward_data(const char* op, const ConvGeom& g, const Tensor<T>&
 template <class T>
 Tensor<T> conv_backward_filter(const char* op, const ConvGeom& g, const Tensor<T>& x, const Tensor<T>& gy) {
   Tensor<T> gw = Tensor<T>::empty({g.cout, g.cin_g(), g.kh, g.kw}, x.device());
-  if (x.is_cuda()) {
-    check_cuda_dtype<T>(op);
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL(op, cuda::conv2d_backward_filter(cuda_shape(g), x.data(), gy.data(), gw.data()));
-    return gw;
-  }
-  cpu::conv2d_backward_filter(g, x.data(), gy.data(), gw.data());
+  TLC_DISPATCH(T, op, x.device(), conv2d_backward_filter, g, x.data(), gy.data(), gw.data());
   return gw;
 }
 
@@ -116,14 +90,8 @@ template <class T>
 Tensor<T> channel_bias_grad(const char* op, const Tensor<T>& gy) {
   const index_t n = gy.size(0), c = gy.size(1), h = gy.size(2), w = gy.size(3);
   Tensor<T> gb = Tensor<T>::empty({c}, gy.device());
-  if (gy.is_cuda()) {
-    check_cuda_dtype<T>(op);
-    [[maybe_unused]] const ConvGeom g{n, c, h, w, c, 1, 1, 1, 1, 0, 0, 1, h, w};
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL(op, cuda::conv2d_backward_bias(cuda_shape(g), gy.data(), gb.data()));
-    return gb;
-  }
-  cpu::channel_sum(n, c, h * w, gy.data(), gb.data());
+  const ConvGeom g{n, c, h, w, c, 1, 1, 1, 1, 0, 0, 1, h, w};  // a 1x1 convolution's output
+  TLC_DISPATCH(T, op, gy.device(), conv2d_backward_bias, g, gy.data(), gb.data());
   return gb;
 }
 
@@ -134,7 +102,7 @@ Tensor<T> channel_bias_grad(const char* op, const Tensor<T>& gy) {
 template <class T>
 Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias = Tensor<T>(),
                  const Conv2dParams& p = {}) {
-  const cpu::ConvGeom g = detail::conv2d_geometry(x, w, bias, p);
+  const ConvGeom g = detail::conv2d_geometry(x, w, bias, p);
   MacCounter::add(static_cast<double>(g.n * g.cout * g.out_h * g.out_w * g.k_g()));
   Tensor<T> y = detail::conv_forward("conv2d", g, x, w, bias);
   return autograd::record<T>(y, "conv2d", {x, w, bias}, [g, x, w](const Tensor<T>& gy, const std::vector<bool>& need) {
@@ -165,7 +133,7 @@ Tensor<T> conv_transpose2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<
   TLC_CHECK(oh >= 1 && ow >= 1, ShapeError, op, ": expected a positive output size, found ", oh, "x", ow, " for input ",
             x.shape().str(), ", kernel ", w.size(2), "x", w.size(3), ", stride ", stride, ", padding ", padding);
   // The conv whose input gradient this is: input = our output, output = our input.
-  const cpu::ConvGeom g{x.size(0), cout,   oh,      ow,      cin,    w.size(2), w.size(3),
+  const ConvGeom g{x.size(0), cout,   oh,      ow,      cin,    w.size(2), w.size(3),
                         stride,    stride, padding, padding, groups, x.size(2), x.size(3)};
   MacCounter::add(static_cast<double>(g.n * g.cout * g.out_h * g.out_w * g.k_g()));
   Tensor<T> y = detail::conv_backward_data(op, g, w, x);

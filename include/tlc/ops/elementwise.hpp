@@ -1,7 +1,7 @@
 #pragma once
 // Element-wise ops: activations, scalar ops and broadcasting arithmetic. Kernel bodies are the
-// single-source functors of kernels/elementwise.hpp; the CPU runs them with parallel_for, CUDA
-// with its generic launcher.
+// single-source functors of kernels/elementwise.hpp; the CPU runs them with parallel_for
+// (cpu::unary_forward, ...), CUDA with its generic launcher; TLC_DISPATCH picks one.
 #include <algorithm>
 #include <array>
 #include <type_traits>
@@ -9,76 +9,13 @@
 #include "tlc/ops/broadcast.hpp"
 #include "tlc/ops/common.hpp"
 #include "tlc/ops/cpu/vec_math.hpp"
+#include "tlc/ops/cuda/elementwise.hpp"
+#include "tlc/ops/dispatch.hpp"
 #include "tlc/ops/kernels/elementwise.hpp"
 
 namespace tlc::ops {
 
 namespace detail {
-
-template <class T>
-Tensor<T> unary_forward(const char* op, kernels::Unary kind, T alpha, const Tensor<T>& x) {
-  check_defined(op, x);
-  Tensor<T> y = Tensor<T>::empty(x.shape(), x.device());
-  const index_t n = x.numel();
-  if (x.is_cuda()) {
-    check_cuda_dtype<T>(op);
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL(op, cuda::unary_forward(static_cast<int>(kind), alpha, x.data(), y.data(), n));
-    return y;
-  }
-  const kernels::UnaryForward<T> f{kind, alpha};
-  const T* px = x.data();
-  T* py = y.data();
-  if constexpr (std::is_same_v<T, float>) {
-    if (kind == kernels::Unary::Sigmoid) {  // the attention maps of SE / GE / CBAM: a vectorised exp
-      parallel_for(0, n, kElementwiseGrain, [&](index_t lo, index_t hi) { cpu::sigmoid(px + lo, py + lo, hi - lo); });
-      return y;
-    }
-    if (kind == kernels::Unary::Gelu) {  // Baseline's activation: a vectorised erf
-      parallel_for(0, n, kElementwiseGrain, [&](index_t lo, index_t hi) { cpu::gelu(px + lo, py + lo, hi - lo); });
-      return y;
-    }
-  }
-  parallel_for(0, n, kElementwiseGrain, [&](index_t lo, index_t hi) {
-    for (index_t i = lo; i < hi; ++i) py[i] = f(px[i]);
-  });
-  return y;
-}
-
-template <class T>
-Tensor<T> unary_backward(const char* op, kernels::Unary kind, T alpha, const Tensor<T>& x, const Tensor<T>& y,
-                         const Tensor<T>& gy) {
-  Tensor<T> gx = Tensor<T>::empty(x.shape(), x.device());
-  const index_t n = x.numel();
-  if (x.is_cuda()) {
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL(op, cuda::unary_backward(static_cast<int>(kind), alpha, x.data(), y.data(), gy.data(), gx.data(), n));
-    return gx;
-  }
-  const kernels::UnaryBackward<T> f{kind, alpha};
-  const T *px = x.data(), *py = y.data(), *pg = gy.data();
-  T* pgx = gx.data();
-  if constexpr (std::is_same_v<T, float>) {
-    if (kind == kernels::Unary::Gelu) {
-      parallel_for(0, n, kElementwiseGrain,
-                   [&](index_t lo, index_t hi) { cpu::gelu_backward(px + lo, pg + lo, pgx + lo, hi - lo); });
-      return gx;
-    }
-  }
-  parallel_for(0, n, kElementwiseGrain, [&](index_t lo, index_t hi) {
-    for (index_t i = lo; i < hi; ++i) pgx[i] = f(px[i], py[i], pg[i]);
-  });
-  return gx;
-}
-
-template <class T>
-Tensor<T> unary(const char* op, kernels::Unary kind, const Tensor<T>& x, T alpha = T(0)) {
-  Tensor<T> y = unary_forward(op, kind, alpha, x);
-  Tensor<T> ys = y.detach();
-  return autograd::record<T>(y, op, {x}, [op, kind, alpha, x, ys](const Tensor<T>& g, const std::vector<bool>&) {
-    return std::vector<Tensor<T>>{unary_backward(op, kind, alpha, x, ys, g)};
-  });
-}
 
 // Shape both operands broadcast to (right-aligned; each axis equal or 1).
 inline Shape broadcast_shape(const char* op, const Shape& a, const Shape& b) {
@@ -119,26 +56,60 @@ void with_binary(kernels::Binary kind, Body&& body) {
   }
 }
 
+}  // namespace detail
+}  // namespace tlc::ops
+
+// The CPU functions of cuda/elementwise.cu's entry points (same arguments; `op` a kernels::Unary
+// or kernels::Binary).
+namespace tlc::cpu {
+
 template <class T>
-Tensor<T> binary_forward(const char* op, kernels::Binary kind, const Tensor<T>& a, const Tensor<T>& b) {
-  check_same_device(op, a, b);
-  const Shape out_shape = broadcast_shape(op, a.shape(), b.shape());
-  Tensor<T> y = Tensor<T>::empty(out_shape, a.device());
-  const auto sa = broadcast_strides(a.shape(), out_shape), sb = broadcast_strides(b.shape(), out_shape);
-  const Shape o4 = out_shape.as4d();
-  if (a.is_cuda()) {
-    check_cuda_dtype<T>(op);
-    if constexpr (std::is_same_v<T, float>) {
-      [[maybe_unused]] const index_t shape4[4] = {o4[0], o4[1], o4[2], o4[3]};
-      TLC_CUDA_CALL(op, cuda::binary_forward(static_cast<int>(kind), a.data(), b.data(), y.data(), sa.data(), sb.data(), shape4));
+void unary_forward(int op, T alpha, const T* px, T* py, index_t n) {
+  using ops::detail::kElementwiseGrain;
+  const auto kind = static_cast<kernels::Unary>(op);
+  const kernels::UnaryForward<T> f{kind, alpha};
+  if constexpr (std::is_same_v<T, float>) {
+    if (kind == kernels::Unary::Sigmoid) {  // the attention maps of SE / GE / CBAM: a vectorised exp
+      parallel_for(0, n, kElementwiseGrain, [&](index_t lo, index_t hi) { sigmoid(px + lo, py + lo, hi - lo); });
+      return;
     }
-    return y;
+    if (kind == kernels::Unary::Gelu) {  // Baseline's activation: a vectorised erf
+      parallel_for(0, n, kElementwiseGrain, [&](index_t lo, index_t hi) { gelu(px + lo, py + lo, hi - lo); });
+      return;
+    }
   }
-  const T *pa = a.data(), *pb = b.data();
-  T* py = y.data();
-  with_binary<T>(kind, [&](auto f) {
-    if (a.shape() == b.shape()) {
-      parallel_for(0, y.numel(), kElementwiseGrain, [&](index_t lo, index_t hi) {
+  parallel_for(0, n, kElementwiseGrain, [&](index_t lo, index_t hi) {
+    for (index_t i = lo; i < hi; ++i) py[i] = f(px[i]);
+  });
+}
+
+template <class T>
+void unary_backward(int op, T alpha, const T* px, const T* py, const T* pg, T* pgx, index_t n) {
+  using ops::detail::kElementwiseGrain;
+  const auto kind = static_cast<kernels::Unary>(op);
+  const kernels::UnaryBackward<T> f{kind, alpha};
+  if constexpr (std::is_same_v<T, float>) {
+    if (kind == kernels::Unary::Gelu) {
+      parallel_for(0, n, kElementwiseGrain,
+                   [&](index_t lo, index_t hi) { gelu_backward(px + lo, pg + lo, pgx + lo, hi - lo); });
+      return;
+    }
+  }
+  parallel_for(0, n, kElementwiseGrain, [&](index_t lo, index_t hi) {
+    for (index_t i = lo; i < hi; ++i) pgx[i] = f(px[i], py[i], pg[i]);
+  });
+}
+
+// y[o4] = a op b with a, b read through their broadcast strides sa, sb (0 on broadcast axes).
+template <class T>
+void binary_forward(int op, const T* pa, const T* pb, T* py, const index_t* sa, const index_t* sb, const index_t* o4) {
+  using ops::detail::kElementwiseGrain;
+  const index_t numel = o4[0] * o4[1] * o4[2] * o4[3];
+  const bool same_layout = std::equal(sa, sa + 4, sb) && sa[3] == 1 && sa[2] == o4[3] && sa[1] == o4[2] * o4[3] &&
+                           sa[0] == o4[1] * o4[2] * o4[3];
+  ops::detail::with_binary<T>(static_cast<kernels::Binary>(op), [&](auto f) {
+    if (same_layout) {
+      parallel_for(0, numel, kElementwiseGrain, [&](index_t lo, index_t hi) {
         for (index_t i = lo; i < hi; ++i) py[i] = f(pa[i], pb[i]);
       });
       return;
@@ -171,6 +142,50 @@ Tensor<T> binary_forward(const char* op, kernels::Binary kind, const Tensor<T>& 
                    }
                  });
   });
+}
+
+}  // namespace tlc::cpu
+
+namespace tlc::ops {
+
+namespace detail {
+
+template <class T>
+Tensor<T> unary_forward(const char* op, kernels::Unary kind, T alpha, const Tensor<T>& x) {
+  check_defined(op, x);
+  Tensor<T> y = Tensor<T>::empty(x.shape(), x.device());
+  TLC_DISPATCH(T, op, x.device(), unary_forward, static_cast<int>(kind), alpha, x.data(), y.data(), x.numel());
+  return y;
+}
+
+template <class T>
+Tensor<T> unary_backward(const char* op, kernels::Unary kind, T alpha, const Tensor<T>& x, const Tensor<T>& y,
+                         const Tensor<T>& gy) {
+  Tensor<T> gx = Tensor<T>::empty(x.shape(), x.device());
+  TLC_DISPATCH(T, op, x.device(), unary_backward, static_cast<int>(kind), alpha, x.data(), y.data(), gy.data(),
+               gx.data(), x.numel());
+  return gx;
+}
+
+template <class T>
+Tensor<T> unary(const char* op, kernels::Unary kind, const Tensor<T>& x, T alpha = T(0)) {
+  Tensor<T> y = unary_forward(op, kind, alpha, x);
+  Tensor<T> ys = y.detach();
+  return autograd::record<T>(y, op, {x}, [op, kind, alpha, x, ys](const Tensor<T>& g, const std::vector<bool>&) {
+    return std::vector<Tensor<T>>{unary_backward(op, kind, alpha, x, ys, g)};
+  });
+}
+
+template <class T>
+Tensor<T> binary_forward(const char* op, kernels::Binary kind, const Tensor<T>& a, const Tensor<T>& b) {
+  check_same_device(op, a, b);
+  const Shape out_shape = broadcast_shape(op, a.shape(), b.shape());
+  Tensor<T> y = Tensor<T>::empty(out_shape, a.device());
+  const auto sa = broadcast_strides(a.shape(), out_shape), sb = broadcast_strides(b.shape(), out_shape);
+  const Shape o4 = out_shape.as4d();
+  const index_t shape4[4] = {o4[0], o4[1], o4[2], o4[3]};
+  TLC_DISPATCH(T, op, a.device(), binary_forward, static_cast<int>(kind), a.data(), b.data(), y.data(), sa.data(),
+               sb.data(), shape4);
   return y;
 }
 

@@ -1,9 +1,11 @@
 #pragma once
 // LayerNorm2d: per-pixel normalisation over channels (NAFNet LayerNorm2d, Restormer LayerNorm
-// WithBias / BiasFree; spec sections 1.1, 1.2). A fused primitive with its own backward.
+// WithBias / BiasFree). A fused primitive with its own backward.
 #include <vector>
 
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/cuda/layer_norm.hpp"
+#include "tlc/ops/dispatch.hpp"
 #include "tlc/ops/kernels/layer_norm.hpp"
 
 namespace tlc::ops {
@@ -31,6 +33,38 @@ void for_each_pixel_span(index_t N, index_t C, index_t HW, const F& fn) {
 }
 
 }  // namespace detail
+}  // namespace tlc::ops
+
+// The CPU functions of cuda/layer_norm.cu's entry points (same arguments): x [N, C, HW], b null
+// for BiasFree (centre false); the backward computes each of gx, gw, gb that is not null.
+namespace tlc::cpu {
+
+template <class T>
+void layer_norm2d_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, index_t N, index_t C, index_t HW,
+                          double eps, bool centre) {
+  using Fwd = kernels::LayerNorm2dForward<T, ops::detail::kLayerNormSpan>;
+  ops::detail::for_each_pixel_span(N, C, HW, Fwd{x, w, b, y, mean, rstd, C, HW, eps, centre});
+}
+
+template <class T>
+void layer_norm2d_backward(const T* x, const T* w, const T* gy, const T* mean, const T* rstd, T* gx, T* gw, T* gb,
+                           index_t N, index_t C, index_t HW, bool centre) {
+  if (gx) {
+    using Bwd = kernels::LayerNorm2dBackward<T, ops::detail::kLayerNormSpan>;
+    ops::detail::for_each_pixel_span(N, C, HW, Bwd{x, w, gy, mean, rstd, gx, C, HW, centre});
+  }
+  if (gw || gb) {
+    std::vector<T> gw_scratch(gw ? 0 : static_cast<size_t>(C));  // the kernel always writes gw
+    const kernels::LayerNorm2dParamGrad<T> pg{x, gy, mean, rstd, gw ? gw : gw_scratch.data(), gb, N, C, HW, centre};
+    parallel_for(0, C, 1, [&](index_t lo, index_t hi) {
+      for (index_t c = lo; c < hi; ++c) pg(c);
+    });
+  }
+}
+
+}  // namespace tlc::cpu
+
+namespace tlc::ops {
 
 // x: [N, C, H, W]; weight: [C]; bias: [C] for WithBias, undefined for BiasFree.
 // NAFNet uses eps 1e-6, Restormer 1e-5.
@@ -39,7 +73,6 @@ Tensor<T> layer_norm2d(const Tensor<T>& x, const Tensor<T>& weight, const Tensor
                        LayerNormKind kind = LayerNormKind::WithBias) {
   const char* op = "layer_norm2d";
   detail::check_rank(op, x, 4);
-  if (x.is_cuda()) detail::check_cuda_dtype<T>(op);
   const index_t N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3);
   detail::check_rank(op, weight, 1, "weight");
   detail::check_same_device(op, x, weight);
@@ -59,49 +92,19 @@ Tensor<T> layer_norm2d(const Tensor<T>& x, const Tensor<T>& weight, const Tensor
 
   Tensor<T> y = Tensor<T>::empty(x.shape(), x.device());
   Tensor<T> mean = Tensor<T>::empty({N, HW}, x.device()), rstd = Tensor<T>::empty({N, HW}, x.device());
-  if (x.is_cuda()) {
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL(op, cuda::layer_norm2d_forward(x.data(), weight.data(), centre ? bias.data() : nullptr, y.data(),
-                                                   mean.data(), rstd.data(), N, C, HW, eps, centre));
-  } else {
-    using Fwd = kernels::LayerNorm2dForward<T, detail::kLayerNormSpan>;
-    const Fwd fwd{x.data(), weight.data(), centre ? bias.data() : nullptr, y.data(), mean.data(), rstd.data(),
-                  C, HW, eps, centre};
-    detail::for_each_pixel_span(N, C, HW, fwd);
-  }
+  TLC_DISPATCH(T, op, x.device(), layer_norm2d_forward, x.data(), weight.data(), centre ? bias.data() : nullptr,
+               y.data(), mean.data(), rstd.data(), N, C, HW, eps, centre);
 
   return autograd::record<T>(
       y, op, {x, weight, bias}, [x, weight, mean, rstd, centre](const Tensor<T>& g, const std::vector<bool>& needs) {
         const index_t N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3);
-        std::vector<Tensor<T>> grads(3);
-        if (x.is_cuda()) {  // each requested gradient in one call
-          for (int k = 0; k < 3; ++k)
-            if (needs[k] && (k < 2 || centre)) grads[k] = Tensor<T>::empty(k == 0 ? x.shape() : Shape{C}, x.device());
-          if constexpr (std::is_same_v<T, float>)
-            TLC_CUDA_CALL("layer_norm2d",
-                          cuda::layer_norm2d_backward(x.data(), weight.data(), g.data(), mean.data(), rstd.data(),
-                                                      grads[0].defined() ? grads[0].data() : nullptr,
-                                                      grads[1].defined() ? grads[1].data() : nullptr,
-                                                      grads[2].defined() ? grads[2].data() : nullptr, N, C, HW,
-                                                      centre));
-          return grads;
-        }
-        if (needs[0]) {
-          grads[0] = Tensor<T>::empty(x.shape());
-          using Bwd = kernels::LayerNorm2dBackward<T, detail::kLayerNormSpan>;
-          const Bwd bwd{x.data(), weight.data(), g.data(), mean.data(), rstd.data(), grads[0].data(), C, HW, centre};
-          detail::for_each_pixel_span(N, C, HW, bwd);
-        }
-        if (needs[1] || needs[2]) {
-          Tensor<T> gw = Tensor<T>::empty({C}), gb = centre ? Tensor<T>::empty({C}) : Tensor<T>();
-          const kernels::LayerNorm2dParamGrad<T> pg{x.data(), g.data(), mean.data(), rstd.data(),
-                                                     gw.data(), centre ? gb.data() : nullptr, N, C, HW, centre};
-          parallel_for(0, C, 1, [&](index_t lo, index_t hi) {
-            for (index_t c = lo; c < hi; ++c) pg(c);
-          });
-          if (needs[1]) grads[1] = gw;
-          if (needs[2]) grads[2] = gb;
-        }
+        std::vector<Tensor<T>> grads(3);  // each requested gradient in one call
+        for (int k = 0; k < 3; ++k)
+          if (needs[k] && (k < 2 || centre)) grads[k] = Tensor<T>::empty(k == 0 ? x.shape() : Shape{C}, x.device());
+        using detail::data_or_null;
+        TLC_DISPATCH(T, "layer_norm2d", x.device(), layer_norm2d_backward, x.data(), weight.data(), g.data(),
+                     mean.data(), rstd.data(), data_or_null(grads[0]), data_or_null(grads[1]), data_or_null(grads[2]),
+                     N, C, HW, centre);
         return grads;
       });
 }

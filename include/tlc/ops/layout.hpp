@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/cuda/layout.hpp"
+#include "tlc/ops/dispatch.hpp"
 #include "tlc/ops/kernels/layout.hpp"
 
 namespace tlc::ops {
@@ -17,6 +19,53 @@ namespace detail {
 // Grain (in rows) so that one parallel chunk copies about kElementwiseGrain elements.
 inline index_t row_grain(index_t row_len) { return std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(row_len, 1)); }
 
+}  // namespace detail
+}  // namespace tlc::ops
+
+// The CPU functions of cuda/layout.cu's entry points (same arguments): the row bodies of
+// kernels/layout.hpp in a parallel_for, and block copies.
+namespace tlc::cpu {
+
+// C, H, W: the high-resolution side's sizes; `rows` output rows.
+template <class T>
+void pixel_shuffle(const T* in, T* out, index_t C, index_t H, index_t W, index_t r, bool shuffle, index_t rows) {
+  const kernels::PixelShuffleRow<T> k{in, out, C, H, W, r, shuffle};
+  parallel_for(0, rows, ops::detail::row_grain(shuffle ? W : W / r), [&](index_t lo, index_t hi) {
+    for (index_t row = lo; row < hi; ++row) k(row);
+  });
+}
+
+template <class T>
+void window_rows(const T* in, T* out, index_t H, index_t W, index_t OH, index_t OW, index_t top, index_t left,
+                 int border, index_t rows) {
+  const kernels::WindowRow<T> k{in, out, H, W, OH, OW, top, left, static_cast<kernels::Border>(border)};
+  parallel_for(0, rows, ops::detail::row_grain(OW), [&](index_t lo, index_t hi) {
+    for (index_t row = lo; row < hi; ++row) k(row);
+  });
+}
+
+template <class T>
+void window_scatter(const T* gout, T* gin, index_t H, index_t W, index_t OH, index_t OW, index_t top, index_t left,
+                    int border, index_t planes) {
+  const kernels::WindowScatterPlane<T> k{gout, gin, H, W, OH, OW, top, left, static_cast<kernels::Border>(border)};
+  parallel_for(0, planes, ops::detail::row_grain(OH * OW), [&](index_t lo, index_t hi) {
+    for (index_t p = lo; p < hi; ++p) k(p);
+  });
+}
+
+template <class T>
+void copy_blocks(const T* src, index_t src_stride, T* dst, index_t dst_stride, index_t outer, index_t count) {
+  parallel_for(0, outer, ops::detail::row_grain(count), [&](index_t lo, index_t hi) {
+    for (index_t o = lo; o < hi; ++o)
+      std::memcpy(dst + o * dst_stride, src + o * src_stride, static_cast<size_t>(count) * sizeof(T));
+  });
+}
+
+}  // namespace tlc::cpu
+
+namespace tlc::ops {
+namespace detail {
+
 template <class T>
 Tensor<T> pixel_shuffle_impl(const Tensor<T>& x, index_t r, bool shuffle) {
   const Shape s = x.shape();
@@ -25,17 +74,8 @@ Tensor<T> pixel_shuffle_impl(const Tensor<T>& x, index_t r, bool shuffle) {
   const Shape out_shape = shuffle ? Shape{s[0], C, H, W} : Shape{s[0], C * r * r, H / r, W / r};
   Tensor<T> y = Tensor<T>::empty(out_shape, x.device());
   const index_t rows = out_shape[0] * out_shape[1] * out_shape[2];
-  if (x.is_cuda()) {
-    const char* op = shuffle ? "pixel_shuffle" : "pixel_unshuffle";
-    check_cuda_dtype<T>(op);
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL(op, cuda::pixel_shuffle(x.data(), y.data(), C, H, W, r, shuffle, rows));
-    return y;
-  }
-  const kernels::PixelShuffleRow<T> k{x.data(), y.data(), C, H, W, r, shuffle};
-  parallel_for(0, rows, row_grain(out_shape[3]), [&](index_t lo, index_t hi) {
-    for (index_t row = lo; row < hi; ++row) k(row);
-  });
+  TLC_DISPATCH(T, shuffle ? "pixel_shuffle" : "pixel_unshuffle", x.device(), pixel_shuffle, x.data(), y.data(), C, H,
+               W, r, shuffle, rows);
   return y;
 }
 
@@ -48,17 +88,8 @@ Tensor<T> window(const Tensor<T>& x, index_t top, index_t left, index_t oh, inde
   out_shape[-1] = ow;
   Tensor<T> y = Tensor<T>::empty(out_shape, x.device());
   const index_t rows = out_shape.numel() / std::max<index_t>(ow, 1);
-  if (x.is_cuda()) {
-    check_cuda_dtype<T>("pad/crop");
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL("pad/crop",
-                    cuda::window_rows(x.data(), y.data(), H, W, oh, ow, top, left, static_cast<int>(border), rows));
-    return y;
-  }
-  const kernels::WindowRow<T> k{x.data(), y.data(), H, W, oh, ow, top, left, border};
-  parallel_for(0, rows, row_grain(ow), [&](index_t lo, index_t hi) {
-    for (index_t row = lo; row < hi; ++row) k(row);
-  });
+  TLC_DISPATCH(T, "pad/crop", x.device(), window_rows, x.data(), y.data(), H, W, oh, ow, top, left,
+               static_cast<int>(border), rows);
   return y;
 }
 
@@ -68,17 +99,8 @@ Tensor<T> window_scatter(const Tensor<T>& g, const Shape& in_shape, index_t top,
   Tensor<T> gx = Tensor<T>::zeros(in_shape, g.device());
   const index_t H = in_shape[-2], W = in_shape[-1], OH = g.size(-2), OW = g.size(-1);
   const index_t planes = in_shape.numel() / (H * W);
-  if (g.is_cuda()) {
-    check_cuda_dtype<T>("pad");
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL("pad", cuda::window_scatter(g.data(), gx.data(), H, W, OH, OW, top, left, static_cast<int>(border),
-                                                planes));
-    return gx;
-  }
-  const kernels::WindowScatterPlane<T> k{g.data(), gx.data(), H, W, OH, OW, top, left, border};
-  parallel_for(0, planes, row_grain(OH * OW), [&](index_t lo, index_t hi) {
-    for (index_t p = lo; p < hi; ++p) k(p);
-  });
+  TLC_DISPATCH(T, "pad", g.device(), window_scatter, g.data(), gx.data(), H, W, OH, OW, top, left,
+               static_cast<int>(border), planes);
   return gx;
 }
 
@@ -87,16 +109,7 @@ Tensor<T> window_scatter(const Tensor<T>& g, const Shape& in_shape, index_t top,
 template <class T>
 void copy_blocks(const char* op, Device device, const T* src, index_t src_stride, T* dst, index_t dst_stride,
                  index_t outer, index_t count) {
-  if (device.is_cuda()) {
-    check_cuda_dtype<T>(op);
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL(op, cuda::copy_blocks(src, src_stride, dst, dst_stride, outer, count));
-    return;
-  }
-  parallel_for(0, outer, row_grain(count), [&](index_t lo, index_t hi) {
-    for (index_t o = lo; o < hi; ++o)
-      std::memcpy(dst + o * dst_stride, src + o * src_stride, static_cast<size_t>(count) * sizeof(T));
-  });
+  TLC_DISPATCH(T, op, device, copy_blocks, src, src_stride, dst, dst_stride, outer, count);
 }
 
 // Sizes before and after `axis`: a tensor is [outer, size(axis), inner].

@@ -1,5 +1,5 @@
 #pragma once
-// TLC's local aggregation primitives (spec 6.1, 6.6): local_mean, the stride-1 box mean whose
+// TLC's local aggregation primitives (Chu et al., ECCV 2022): local_mean, the stride-1 box mean whose
 // window slides inward at the borders, and local_max with the same window rule. local_mean costs
 // O(H*W) per plane whatever the window (running sums in double); local_max runs van Herk/Gil-Werman
 // block maxima (O(1) per element) down the columns and in its backward, and along the rows of the
@@ -9,7 +9,7 @@
 // code is never built. A window covering the map
 // gives the global mean/max at every pixel. The two halves are ops of their own as well:
 // local_mean_valid / local_max_valid return the valid map and local_expand gathers it back to
-// H x W, so point-wise layers after a pool can run on the smaller map (spec 6.6c):
+// H x W, so point-wise layers after a pool can run on the smaller map:
 // local_mean(x) == local_expand(local_mean_valid(x)) exactly.
 #include <algorithm>
 #include <cstring>
@@ -18,6 +18,7 @@
 #include "tlc/ops/common.hpp"
 #include "tlc/ops/cpu/scan.hpp"
 #include "tlc/ops/cuda/local.hpp"
+#include "tlc/ops/dispatch.hpp"
 #include "tlc/ops/kernels/local.hpp"
 
 namespace tlc::ops {
@@ -44,7 +45,6 @@ inline void check_window_args(const char* op, index_t kh, index_t kw) {
 template <class T>
 void check_local_input(const char* op, const Tensor<T>& x) {
   check_rank(op, x, 4);
-  if (x.is_cuda()) check_cuda_dtype<T>(op);
   TLC_CHECK(x.numel() > 0, ShapeError, op, ": expected a non-empty map, found shape ", x.shape().str());
 }
 
@@ -307,6 +307,128 @@ void check_valid_map(const char* op, const Tensor<T>& v, const BoxGeom& g) {
 }
 
 }  // namespace detail
+}  // namespace tlc::ops
+
+// The CPU functions of cuda/local.cu's entry points (same arguments; `op` a kernels::LocalOp) on
+// the planes `w` describes: forward in -> out, backward gout -> gin. Expand reads the valid map
+// and writes H x W; the backward of MaxValid recomputes the arg-max from `in`.
+namespace tlc::cpu {
+
+template <class T>
+void local_forward(int op, const T* in, T* out, const kernels::PlaneWindows& w) {
+  using namespace ops::detail;
+  const BoxGeom g(w.H, w.W, w.k1, w.k2);
+  const index_t plane = g.H * g.W, vplane = g.hv() * g.wv();
+  const double inv = g.inv_area();
+  switch (static_cast<kernels::LocalOp>(op)) {
+    case kernels::LocalOp::MeanValid:
+      for_plane_rows(w.planes, g.hv(), g.k1, [&](index_t p, index_t lo, index_t hi) {
+        box_sum_rows(in + p * plane, g, lo, hi, [&](index_t t, const double* sums) {
+          T* dst = out + p * vplane + t * g.wv();
+          for (index_t j = 0; j < g.wv(); ++j) dst[j] = static_cast<T>(sums[j] * inv);
+        });
+      });
+      return;
+    case kernels::LocalOp::Mean:
+      for_plane_rows(w.planes, g.hv(), g.k1, [&](index_t p, index_t lo, index_t hi) {
+        box_sum_rows(in + p * plane, g, lo, hi, [&](index_t t, const double* sums) {
+          // Rounded to T before the gather, as local_mean_valid stores it: the composition is exact.
+          expand_rows(sums, out + p * plane, g, t, [inv](double a) { return static_cast<T>(a * inv); });
+        });
+      });
+      return;
+    case kernels::LocalOp::Expand:
+      for_plane_rows(w.planes, g.hv(), 1, [&](index_t p, index_t lo, index_t hi) {
+        for (index_t t = lo; t < hi; ++t)
+          expand_rows(in + p * vplane + t * g.wv(), out + p * plane, g, t, [](T a) { return a; });
+      });
+      return;
+    case kernels::LocalOp::MaxValid:
+      parallel_for(0, w.planes, 1, [&](index_t lo, index_t hi) {
+        WindowMaxScratch<T> scratch;
+        for (index_t p = lo; p < hi; ++p)
+          window_max_plane<false>(in + p * plane, g, out + p * vplane, nullptr, scratch);
+      });
+      return;
+  }
+}
+
+template <class T>
+void local_backward(int op, const T* in, const T* gout, T* gin, const kernels::PlaneWindows& w) {
+  using namespace ops::detail;
+  const BoxGeom g(w.H, w.W, w.k1, w.k2);
+  const index_t plane = g.H * g.W, vplane = g.hv() * g.wv();
+  switch (static_cast<kernels::LocalOp>(op)) {
+    case kernels::LocalOp::MeanValid:
+      for_plane_rows(w.planes, g.H, g.k1, [&](index_t p, index_t lo, index_t hi) {
+        const T* gp = gout + p * vplane;
+        box_mean_adjoint_plane(gin + p * plane, g, lo, hi, [&](index_t t, double sign, double* acc) {
+          const T* row = gp + t * g.wv();
+          for (index_t j = 0; j < g.wv(); ++j) acc[j] += sign * row[j];
+        });
+      });
+      return;
+    case kernels::LocalOp::Mean:
+      for_plane_rows(w.planes, g.H, g.k1, [&](index_t p, index_t lo, index_t hi) {
+        box_mean_adjoint_plane(gin + p * plane, g, lo, hi, [&](index_t t, double sign, double* acc) {
+          expand_rows_adjoint(gout + p * plane, sign, acc, g, t);
+        });
+      });
+      return;
+    case kernels::LocalOp::Expand:  // gin: the valid map
+      for_plane_rows(w.planes, g.hv(), 1, [&](index_t p, index_t lo, index_t hi) {
+        std::vector<double> acc(static_cast<size_t>(g.wv()));
+        for (index_t t = lo; t < hi; ++t) {
+          std::fill(acc.begin(), acc.end(), 0.0);
+          expand_rows_adjoint(gout + p * plane, 1.0, acc.data(), g, t);
+          for (index_t j = 0; j < g.wv(); ++j) gin[p * vplane + t * g.wv() + j] = static_cast<T>(acc[j]);
+        }
+      });
+      return;
+    case kernels::LocalOp::MaxValid:
+      parallel_for(0, w.planes, 1, [&](index_t lo, index_t hi) {
+        std::vector<T> vmax(static_cast<size_t>(vplane));
+        std::vector<index_t> varg(vmax.size());
+        WindowMaxScratch<T> scratch;
+        for (index_t p = lo; p < hi; ++p) {
+          std::fill(gin + p * plane, gin + (p + 1) * plane, T(0));
+          // recomputed: nothing kept alive between passes
+          window_max_plane<true>(in + p * plane, g, vmax.data(), varg.data(), scratch);
+          for (index_t e = 0; e < vplane; ++e) gin[p * plane + varg[e]] += gout[p * vplane + e];
+        }
+      });
+      return;
+  }
+}
+
+}  // namespace tlc::cpu
+
+namespace tlc::ops {
+namespace detail {
+
+// `kind` on the [N, C, ., .] tensor `in` for windows kh x kw on H x W maps, arguments checked:
+// the map is `in` itself except for Expand, whose `in` is the valid map and H x W the size to
+// expand to.
+template <class T>
+Tensor<T> local_op(const char* op, kernels::LocalOp kind, const Tensor<T>& in, index_t H, index_t W, index_t kh,
+                   index_t kw) {
+  const kernels::PlaneWindows g{in.size(0) * in.size(1), H, W, kernels::window_extent(kh, H),
+                                kernels::window_extent(kw, W)};
+  const bool valid_out = kind == kernels::LocalOp::MeanValid || kind == kernels::LocalOp::MaxValid;
+  const Shape in_shape = in.shape();
+  const Device dev = in.device();
+  Tensor<T> out = Tensor<T>::empty({in_shape[0], in_shape[1], valid_out ? g.hv() : H, valid_out ? g.wv() : W}, dev);
+  TLC_DISPATCH(T, op, dev, local_forward, static_cast<int>(kind), in.data(), out.data(), g);
+  // Only the max reads its input again (to recompute the arg-max).
+  const Tensor<T> saved = kind == kernels::LocalOp::MaxValid ? in.detach() : Tensor<T>();
+  return autograd::record<T>(out, op, {in}, [=](const Tensor<T>& gout, const std::vector<bool>&) {
+    Tensor<T> gin = Tensor<T>::empty(in_shape, dev);
+    TLC_DISPATCH(T, op, dev, local_backward, static_cast<int>(kind), data_or_null(saved), gout.data(), gin.data(), g);
+    return std::vector<Tensor<T>>{gin};
+  });
+}
+
+}  // namespace detail
 
 // out[n,c,t,s] = mean of x[n,c] over rows [t, t+k1) and cols [s, s+k2), k = min(K, size) per axis:
 // the valid window means, [N, C, H-k1+1, W-k2+1]. Sums accumulate in double.
@@ -315,38 +437,11 @@ Tensor<T> local_mean_valid(const Tensor<T>& x, index_t kh, index_t kw) {
   const char* op = "local_mean_valid";
   detail::check_local_input(op, x);
   detail::check_window_args(op, kh, kw);
-  if (x.is_cuda()) return detail::local_cuda(op, kernels::LocalOp::MeanValid, x, x.size(2), x.size(3), kh, kw);
-  const Shape s = x.shape();
-  const detail::BoxGeom g(s[2], s[3], kh, kw);
-  const index_t planes = s[0] * s[1], plane = g.H * g.W, vplane = g.hv() * g.wv();
-  Tensor<T> v = Tensor<T>::empty({s[0], s[1], g.hv(), g.wv()});
-  const T* px = x.data();
-  T* pv = v.data();
-  const double inv = g.inv_area();
-  detail::for_plane_rows(planes, g.hv(), g.k1, [&](index_t p, index_t lo, index_t hi) {
-    detail::box_sum_rows(px + p * plane, g, lo, hi, [&](index_t t, const double* sums) {
-      T* dst = pv + p * vplane + t * g.wv();
-      for (index_t j = 0; j < g.wv(); ++j) dst[j] = static_cast<T>(sums[j] * inv);
-    });
-  });
-  return autograd::record<T>(v, op, {x}, [s, g](const Tensor<T>& gv, const std::vector<bool>&) {
-    const index_t plane = g.H * g.W, vplane = g.hv() * g.wv();
-    Tensor<T> gx = Tensor<T>::empty(s);
-    const T* pg = gv.data();
-    T* pgx = gx.data();
-    detail::for_plane_rows(s[0] * s[1], g.H, g.k1, [&](index_t p, index_t lo, index_t hi) {
-      const T* gp = pg + p * vplane;
-      detail::box_mean_adjoint_plane(pgx + p * plane, g, lo, hi, [&](index_t t, double sign, double* acc) {
-        const T* row = gp + t * g.wv();
-        for (index_t j = 0; j < g.wv(); ++j) acc[j] += sign * row[j];
-      });
-    });
-    return std::vector<Tensor<T>>{gx};
-  });
+  return detail::local_op(op, kernels::LocalOp::MeanValid, x, x.size(2), x.size(3), kh, kw);
 }
 
 // out[n,c,i,j] = v[n,c,r0(i),c0(j)] with the clamped window starts r0 = clamp(i - (k1-1)/2, 0, H-k1),
-// c0 likewise (spec 6.1), k = min(K, size) per axis; v must be the [N, C, H-k1+1, W-k2+1] valid map.
+// c0 likewise, k = min(K, size) per axis; v must be the [N, C, H-k1+1, W-k2+1] valid map.
 // The gradient of each valid entry is the sum over the pixels it serves.
 template <class T>
 Tensor<T> local_expand(const Tensor<T>& v, index_t H, index_t W, index_t kh, index_t kw) {
@@ -354,69 +449,19 @@ Tensor<T> local_expand(const Tensor<T>& v, index_t H, index_t W, index_t kh, ind
   detail::check_local_input(op, v);
   detail::check_window_args(op, kh, kw);
   TLC_CHECK(H >= 1 && W >= 1, ShapeError, op, ": expected an output size >= 1, found ", H, "x", W);
-  const detail::BoxGeom g(H, W, kh, kw);
-  detail::check_valid_map(op, v, g);
-  if (v.is_cuda()) return detail::local_cuda(op, kernels::LocalOp::Expand, v, H, W, kh, kw);
-  const Shape vs = v.shape();
-  const index_t planes = vs[0] * vs[1], plane = H * W, vplane = g.hv() * g.wv();
-  Tensor<T> y = Tensor<T>::empty({vs[0], vs[1], H, W});
-  const T* pv = v.data();
-  T* py = y.data();
-  detail::for_plane_rows(planes, g.hv(), 1, [&](index_t p, index_t lo, index_t hi) {
-    for (index_t t = lo; t < hi; ++t)
-      detail::expand_rows(pv + p * vplane + t * g.wv(), py + p * plane, g, t, [](T a) { return a; });
-  });
-  return autograd::record<T>(y, op, {v}, [vs, g](const Tensor<T>& gy, const std::vector<bool>&) {
-    const index_t plane = g.H * g.W, vplane = g.hv() * g.wv();
-    Tensor<T> gv = Tensor<T>::empty(vs);
-    const T* pg = gy.data();
-    T* pgv = gv.data();
-    detail::for_plane_rows(vs[0] * vs[1], g.hv(), 1, [&](index_t p, index_t lo, index_t hi) {
-      std::vector<double> acc(static_cast<size_t>(g.wv()));
-      for (index_t t = lo; t < hi; ++t) {
-        std::fill(acc.begin(), acc.end(), 0.0);
-        detail::expand_rows_adjoint(pg + p * plane, 1.0, acc.data(), g, t);
-        for (index_t j = 0; j < g.wv(); ++j) pgv[p * vplane + t * g.wv() + j] = static_cast<T>(acc[j]);
-      }
-    });
-    return std::vector<Tensor<T>>{gv};
-  });
+  detail::check_valid_map(op, v, detail::BoxGeom(H, W, kh, kw));
+  return detail::local_op(op, kernels::LocalOp::Expand, v, H, W, kh, kw);
 }
 
 // out[n,c,i,j] = mean of x[n,c] over rows [r0, r0+k1) and cols [c0, c0+k2), k = min(K, size) per
-// axis, r0 = clamp(i - (k1-1)/2, 0, H-k1), c0 likewise (spec 6.1). Sums accumulate in double.
+// axis, r0 = clamp(i - (k1-1)/2, 0, H-k1), c0 likewise. Sums accumulate in double.
 // local_expand(local_mean_valid(x)) fused: each valid row is gathered while still in double.
 template <class T>
 Tensor<T> local_mean(const Tensor<T>& x, index_t kh, index_t kw) {
   const char* op = "local_mean";
   detail::check_local_input(op, x);
   detail::check_window_args(op, kh, kw);
-  if (x.is_cuda()) return detail::local_cuda(op, kernels::LocalOp::Mean, x, x.size(2), x.size(3), kh, kw);
-  const Shape s = x.shape();
-  const detail::BoxGeom g(s[2], s[3], kh, kw);
-  const index_t planes = s[0] * s[1], plane = g.H * g.W;
-  Tensor<T> y = Tensor<T>::empty(s);
-  const T* px = x.data();
-  T* py = y.data();
-  const double inv = g.inv_area();
-  detail::for_plane_rows(planes, g.hv(), g.k1, [&](index_t p, index_t lo, index_t hi) {
-    detail::box_sum_rows(px + p * plane, g, lo, hi, [&](index_t t, const double* sums) {
-      // Rounded to T before the gather, as local_mean_valid stores it: the composition is exact.
-      detail::expand_rows(sums, py + p * plane, g, t, [inv](double a) { return static_cast<T>(a * inv); });
-    });
-  });
-  return autograd::record<T>(y, op, {x}, [s, g](const Tensor<T>& gy, const std::vector<bool>&) {
-    const index_t plane = g.H * g.W;
-    Tensor<T> gx = Tensor<T>::empty(s);
-    const T* pg = gy.data();
-    T* pgx = gx.data();
-    detail::for_plane_rows(s[0] * s[1], g.H, g.k1, [&](index_t p, index_t lo, index_t hi) {
-      detail::box_mean_adjoint_plane(pgx + p * plane, g, lo, hi, [&](index_t t, double sign, double* acc) {
-        detail::expand_rows_adjoint(pg + p * plane, sign, acc, g, t);
-      });
-    });
-    return std::vector<Tensor<T>>{gx};
-  });
+  return detail::local_op(op, kernels::LocalOp::Mean, x, x.size(2), x.size(3), kh, kw);
 }
 
 // out[n,c,t,s] = max of x[n,c] over rows [t, t+k1) and cols [s, s+k2): the valid window maxima,
@@ -427,34 +472,7 @@ Tensor<T> local_max_valid(const Tensor<T>& x, index_t kh, index_t kw) {
   const char* op = "local_max_valid";
   detail::check_local_input(op, x);
   detail::check_window_args(op, kh, kw);
-  if (x.is_cuda()) return detail::local_cuda(op, kernels::LocalOp::MaxValid, x, x.size(2), x.size(3), kh, kw);
-  const Shape s = x.shape();
-  const detail::BoxGeom g(s[2], s[3], kh, kw);
-  const index_t plane = g.H * g.W, vplane = g.hv() * g.wv();
-  Tensor<T> v = Tensor<T>::empty({s[0], s[1], g.hv(), g.wv()});
-  const T* px = x.data();
-  T* pv = v.data();
-  parallel_for(0, s[0] * s[1], 1, [&](index_t lo, index_t hi) {
-    detail::WindowMaxScratch<T> scratch;
-    for (index_t p = lo; p < hi; ++p) detail::window_max_plane<false>(px + p * plane, g, pv + p * vplane, nullptr, scratch);
-  });
-  return autograd::record<T>(v, op, {x}, [x, g](const Tensor<T>& gv, const std::vector<bool>&) {
-    const index_t plane = g.H * g.W, vplane = g.hv() * g.wv();
-    Tensor<T> gx = Tensor<T>::zeros(x.shape());
-    const T *px = x.data(), *pg = gv.data();
-    T* pgx = gx.data();
-    parallel_for(0, x.size(0) * x.size(1), 1, [&](index_t lo, index_t hi) {
-      std::vector<T> vmax(static_cast<size_t>(vplane));
-      std::vector<index_t> varg(vmax.size());
-      detail::WindowMaxScratch<T> scratch;
-      for (index_t p = lo; p < hi; ++p) {
-        // recomputed: nothing kept alive between passes
-        detail::window_max_plane<true>(px + p * plane, g, vmax.data(), varg.data(), scratch);
-        for (index_t e = 0; e < vplane; ++e) pgx[p * plane + varg[e]] += pg[p * vplane + e];
-      }
-    });
-    return std::vector<Tensor<T>>{gx};
-  });
+  return detail::local_op(op, kernels::LocalOp::MaxValid, x, x.size(2), x.size(3), kh, kw);
 }
 
 // out[n,c,i,j] = max of x[n,c] over the same clamped window as local_mean: local_max_valid, then

@@ -1,6 +1,6 @@
 #pragma once
 // local_expand_mul(x, v, kh, kw) = x * local_expand(v, H, W, kh, kw) without building the expanded
-// map: the per-pixel channel attention of SE / SCA / GE under TLC (spec 6.6c) scales x by a value
+// map: the per-pixel channel attention of SE / SCA / GE under TLC scales x by a value
 // that is constant along each clamped window start, so each output row reads one row of the small
 // valid map v. Saves a full-size write and read per attention (the global form broadcasts a
 // [N,C,1,1] map and costs one pass). CUDA tensors take the unfused composition.

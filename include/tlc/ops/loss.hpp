@@ -1,13 +1,50 @@
 #pragma once
 // Pixel losses, each a fused primitive returning a rank-0 tensor: l1, mse, Charbonnier and the
-// NAFNet/HINet PSNR loss (spec 7.1). Sums are accumulated in double in fixed chunks, so results
+// NAFNet/HINet PSNR loss. Sums are accumulated in double in fixed chunks, so results
 // do not depend on the thread count.
 #include <cmath>
 #include <vector>
 
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/cuda/loss.hpp"
+#include "tlc/ops/dispatch.hpp"
 #include "tlc/ops/elementwise.hpp"
 #include "tlc/ops/kernels/loss.hpp"
+
+// The CPU functions of cuda/loss.cu's entry points (same arguments; `kind` a kernels::PointLoss).
+namespace tlc::cpu {
+
+// partial[n * chunks + c]: the sum of the loss term over chunk c of image n (images of `len`).
+template <class T>
+void pixel_loss_partials(int kind, T eps, const T* pp, const T* pt, index_t images, index_t len, index_t chunk,
+                         double* partial) {
+  const kernels::PointLossTerm<T> term{static_cast<kernels::PointLoss>(kind), eps};
+  const index_t chunks = (len + chunk - 1) / chunk;
+  parallel_for(0, images * chunks, 1, [&](index_t lo, index_t hi) {
+    for (index_t t = lo; t < hi; ++t) {
+      const index_t n = t / chunks, b = n * len + (t % chunks) * chunk, e = std::min(b + chunk, (n + 1) * len);
+      double acc = 0.0;
+      for (index_t i = b; i < e; ++i) acc += term.value(pp[i] - pt[i]);
+      partial[static_cast<size_t>(t)] = acc;
+    }
+  });
+}
+
+// grad[i] = coef[i / len] * term'(pred[i] - target[i]) for i in [0, n).
+template <class T>
+void pixel_loss_grad(int kind, T eps, const T* pp, const T* pt, const T* coef, index_t len, T* pg, index_t n) {
+  const kernels::PointLossTerm<T> term{static_cast<kernels::PointLoss>(kind), eps};
+  parallel_for(0, n, ops::detail::kElementwiseGrain, [&](index_t lo, index_t hi) {
+    while (lo < hi) {  // one image at a time: its coefficient is constant
+      const index_t img = lo / len, e = std::min(hi, (img + 1) * len);
+      const T c = coef[img];
+      for (index_t i = lo; i < e; ++i) pg[i] = c * term.grad(pp[i] - pt[i]);
+      lo = e;
+    }
+  });
+}
+
+}  // namespace tlc::cpu
 
 namespace tlc::ops {
 
@@ -21,7 +58,6 @@ template <class T>
 Tensor<T> pixel_loss(const char* op, const Tensor<T>& pred, const Tensor<T>& target, kernels::PointLoss kind, T eps,
                      bool psnr) {
   check_same_shape(op, pred, target);
-  if (pred.is_cuda()) check_cuda_dtype<T>(op);
   if (psnr) check_rank(op, pred, 4, "prediction");
   TLC_CHECK(pred.numel() > 0, ShapeError, op, ": expected non-empty tensors, found shape ", pred.shape().str());
   const index_t N = psnr ? pred.size(0) : 1, M = pred.numel() / N;
@@ -29,21 +65,8 @@ Tensor<T> pixel_loss(const char* op, const Tensor<T>& pred, const Tensor<T>& tar
 
   const index_t chunks = (M + kLossChunk - 1) / kLossChunk;
   std::vector<double> partial(static_cast<size_t>(N * chunks));
-  const T *pp = pred.data(), *pt = target.data();
-  if (pred.is_cuda()) {
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL(op,
-                    cuda::pixel_loss_partials(static_cast<int>(kind), eps, pp, pt, N, M, kLossChunk, partial.data()));
-  } else {
-    parallel_for(0, N * chunks, 1, [&](index_t lo, index_t hi) {
-      for (index_t t = lo; t < hi; ++t) {
-        const index_t n = t / chunks, b = n * M + (t % chunks) * kLossChunk, e = std::min(b + kLossChunk, (n + 1) * M);
-        double acc = 0.0;
-        for (index_t i = b; i < e; ++i) acc += term.value(pp[i] - pt[i]);
-        partial[static_cast<size_t>(t)] = acc;
-      }
-    });
-  }
+  TLC_DISPATCH(T, op, pred.device(), pixel_loss_partials, static_cast<int>(kind), eps, pred.data(), target.data(), N,
+               M, kLossChunk, partial.data());
 
   // coef[n] = dL/d term for the elements of image n.
   std::vector<double> coef(static_cast<size_t>(N));
@@ -67,25 +90,11 @@ Tensor<T> pixel_loss(const char* op, const Tensor<T>& pred, const Tensor<T>& tar
       [op, pred, target, term, coef, N, M](const Tensor<T>& g, const std::vector<bool>& needs) {
         const double scale = static_cast<double>(g.item());  // item() copies from the device
         Tensor<T> gp = Tensor<T>::empty(pred.shape(), pred.device());
-        const T *pp = pred.data(), *pt = target.data();
-        T* pg = gp.data();
-        if (pred.is_cuda()) {
-          std::vector<T> c(static_cast<size_t>(N));
-          for (size_t n = 0; n < c.size(); ++n) c[n] = static_cast<T>(coef[n] * scale);
-          const Tensor<T> cd = Tensor<T>::from_vector({N}, c).to(pred.device());
-          if constexpr (std::is_same_v<T, float>)
-            TLC_CUDA_CALL(op, cuda::pixel_loss_grad(static_cast<int>(term.kind), term.eps, pp, pt, cd.data(), M, pg,
-                                                    pred.numel()));
-          return std::vector<Tensor<T>>{needs[0] ? gp : Tensor<T>(), needs[1] ? neg(gp) : Tensor<T>()};
-        }
-        parallel_for(0, pred.numel(), kElementwiseGrain, [&](index_t lo, index_t hi) {
-          while (lo < hi) {  // one image at a time: its coefficient is constant
-            const index_t n = lo / M, e = std::min(hi, (n + 1) * M);
-            const T c = static_cast<T>(coef[static_cast<size_t>(n)] * scale);
-            for (index_t i = lo; i < e; ++i) pg[i] = c * term.grad(pp[i] - pt[i]);
-            lo = e;
-          }
-        });
+        std::vector<T> c(static_cast<size_t>(N));  // per image, in the memory of the device
+        for (size_t n = 0; n < c.size(); ++n) c[n] = static_cast<T>(coef[n] * scale);
+        const Tensor<T> cd = Tensor<T>::from_vector({N}, c).to(pred.device());
+        TLC_DISPATCH(T, op, pred.device(), pixel_loss_grad, static_cast<int>(term.kind), term.eps, pred.data(),
+                     target.data(), cd.data(), M, gp.data(), pred.numel());
         return std::vector<Tensor<T>>{needs[0] ? gp : Tensor<T>(), needs[1] ? neg(gp) : Tensor<T>()};
       });
 }
@@ -112,7 +121,7 @@ Tensor<T> charbonnier_loss(const Tensor<T>& pred, const Tensor<T>& target, T eps
 
 // NAFNet/HINet PSNRLoss on [N, C, H, W]: (10 / ln 10) * mean_n ln(mean_{C,H,W} (pred - target)^2 + 1e-8),
 // i.e. minus the PSNR (data range 1) averaged over images — per-image log-MSE, not the log of the
-// batch MSE (spec 7.1, trap 16).
+// batch MSE, as in the official NAFNet/HINet code.
 template <class T>
 Tensor<T> psnr_loss(const Tensor<T>& pred, const Tensor<T>& target) {
   return detail::pixel_loss("psnr_loss", pred, target, kernels::PointLoss::Square, T(0), true);

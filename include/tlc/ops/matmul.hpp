@@ -1,10 +1,11 @@
 #pragma once
 // Batched matrix product: the last two axes are the matrices, leading axes (rank 2..4) are a
-// batch that must match exactly. CPU: cpu::gemm_batched; CUDA: cuBLAS via cuda::gemm.
-#include "tlc/core/cuda_api.hpp"
+// batch that must match exactly. CPU: cpu::gemm_batched; CUDA: cuBLAS via cuda::gemm_batched.
 #include "tlc/ops/common.hpp"
 #include "tlc/ops/mac_counter.hpp"
 #include "tlc/ops/cpu/gemm.hpp"
+#include "tlc/ops/cuda/gemm.hpp"
+#include "tlc/ops/dispatch.hpp"
 
 namespace tlc::ops {
 
@@ -32,15 +33,8 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b, bool trans_a = false, b
   out_shape[-2] = m;
   out_shape[-1] = n;
   Tensor<T> c = Tensor<T>::empty(out_shape, a.device());
-  if (a.is_cuda()) {
-    detail::check_cuda_dtype<T>(op);
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL(op, cuda::gemm(trans_a, trans_b, m, n, k, 1.f, a.data(), ac, ar * ac, b.data(), bc, br * bc, 0.f,
-                                   c.data(), n, m * n, batch));
-  } else {
-    cpu::gemm_batched<T>(trans_a, trans_b, m, n, k, T(1), a.data(), ac, ar * ac, b.data(), bc, br * bc, T(0), c.data(),
-                         n, m * n, batch);
-  }
+  TLC_DISPATCH(T, op, a.device(), gemm_batched, trans_a, trans_b, m, n, k, T(1), a.data(), ac, ar * ac, b.data(), bc,
+               br * bc, T(0), c.data(), n, m * n, batch);
   // With G = dL/dC: d op(a) = G op(b)^T and d op(b) = op(a)^T G, transposed back where op transposes.
   return autograd::record<T>(c, op, {a, b},
                              [a, b, trans_a, trans_b](const Tensor<T>& g, const std::vector<bool>& need) {

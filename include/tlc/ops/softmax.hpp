@@ -3,6 +3,8 @@
 #include <vector>
 
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/cuda/softmax.hpp"
+#include "tlc/ops/dispatch.hpp"
 #include "tlc/ops/kernels/softmax.hpp"
 
 namespace tlc::ops {
@@ -29,30 +31,51 @@ void for_each_row(index_t rows, index_t row_len, const F& fn) {
 }
 
 }  // namespace detail
+}  // namespace tlc::ops
+
+// The CPU functions of cuda/softmax.cu's entry points (same arguments): the row bodies of
+// kernels/softmax.hpp over `rows` rows of [outer, len, inner].
+namespace tlc::cpu {
+
+template <class T>
+void softmax_forward(const T* x, T* y, index_t rows, index_t len, index_t inner) {
+  ops::detail::for_each_row(rows, len, kernels::SoftmaxRow<T>{x, y, kernels::AxisRows{len, inner}});
+}
+
+template <class T>
+void softmax_backward(const T* y, const T* gy, T* gx, index_t rows, index_t len, index_t inner) {
+  ops::detail::for_each_row(rows, len, kernels::SoftmaxRowBackward<T>{y, gy, gx, kernels::AxisRows{len, inner}});
+}
+
+template <class T>
+void l2_normalize_forward(const T* x, T* y, T* norm, index_t rows, index_t len, index_t inner, double eps) {
+  ops::detail::for_each_row(rows, len, kernels::L2NormalizeRow<T>{x, y, norm, kernels::AxisRows{len, inner}, eps});
+}
+
+template <class T>
+void l2_normalize_backward(const T* y, const T* gy, const T* norm, T* gx, index_t rows, index_t len, index_t inner,
+                           double eps) {
+  ops::detail::for_each_row(rows, len,
+                            kernels::L2NormalizeRowBackward<T>{y, gy, norm, gx, kernels::AxisRows{len, inner}, eps});
+}
+
+}  // namespace tlc::cpu
+
+namespace tlc::ops {
 
 // exp(x) / sum exp(x) along `axis` (the last one by default), computed after subtracting the max.
 template <class T>
 Tensor<T> softmax(const Tensor<T>& x, int axis = -1) {
   detail::check_defined("softmax", x);
-  if (x.is_cuda()) detail::check_cuda_dtype<T>("softmax");
   index_t count;
   const kernels::AxisRows rows = detail::axis_rows("softmax", x.shape(), axis, count);
   Tensor<T> y = Tensor<T>::empty(x.shape(), x.device());
-  if (x.is_cuda()) {
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL("softmax", cuda::softmax_forward(x.data(), y.data(), count, rows.L, rows.inner));
-  } else {
-    detail::for_each_row(count, rows.L, kernels::SoftmaxRow<T>{x.data(), y.data(), rows});
-  }
+  TLC_DISPATCH(T, "softmax", x.device(), softmax_forward, x.data(), y.data(), count, rows.L, rows.inner);
   Tensor<T> ys = y.detach();
   return autograd::record<T>(y, "softmax", {x}, [ys, rows, count](const Tensor<T>& g, const std::vector<bool>&) {
     Tensor<T> gx = Tensor<T>::empty(ys.shape(), ys.device());
-    if (ys.is_cuda()) {
-      if constexpr (std::is_same_v<T, float>)
-        TLC_CUDA_CALL("softmax", cuda::softmax_backward(ys.data(), g.data(), gx.data(), count, rows.L, rows.inner));
-    } else {
-      detail::for_each_row(count, rows.L, kernels::SoftmaxRowBackward<T>{ys.data(), g.data(), gx.data(), rows});
-    }
+    TLC_DISPATCH(T, "softmax", ys.device(), softmax_backward, ys.data(), g.data(), gx.data(), count, rows.L,
+                 rows.inner);
     return std::vector<Tensor<T>>{gx};
   });
 }
@@ -61,30 +84,18 @@ Tensor<T> softmax(const Tensor<T>& x, int axis = -1) {
 template <class T>
 Tensor<T> l2_normalize(const Tensor<T>& x, int axis = -1, double eps = 1e-12) {
   detail::check_defined("l2_normalize", x);
-  if (x.is_cuda()) detail::check_cuda_dtype<T>("l2_normalize");
   TLC_CHECK(eps > 0, Error, "l2_normalize: expected eps > 0, found ", eps);
   index_t count;
   const kernels::AxisRows rows = detail::axis_rows("l2_normalize", x.shape(), axis, count);
   Tensor<T> y = Tensor<T>::empty(x.shape(), x.device()), norm = Tensor<T>::empty({count}, x.device());
-  if (x.is_cuda()) {
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL("l2_normalize",
-                    cuda::l2_normalize_forward(x.data(), y.data(), norm.data(), count, rows.L, rows.inner, eps));
-  } else {
-    detail::for_each_row(count, rows.L, kernels::L2NormalizeRow<T>{x.data(), y.data(), norm.data(), rows, eps});
-  }
+  TLC_DISPATCH(T, "l2_normalize", x.device(), l2_normalize_forward, x.data(), y.data(), norm.data(), count, rows.L,
+               rows.inner, eps);
   Tensor<T> ys = y.detach();
   return autograd::record<T>(y, "l2_normalize", {x}, [ys, norm, rows, count, eps](const Tensor<T>& g,
                                                                                   const std::vector<bool>&) {
     Tensor<T> gx = Tensor<T>::empty(ys.shape(), ys.device());
-    if (ys.is_cuda()) {
-      if constexpr (std::is_same_v<T, float>)
-        TLC_CUDA_CALL("l2_normalize", cuda::l2_normalize_backward(ys.data(), g.data(), norm.data(), gx.data(), count,
-                                                                  rows.L, rows.inner, eps));
-    } else {
-      detail::for_each_row(count, rows.L,
-                           kernels::L2NormalizeRowBackward<T>{ys.data(), g.data(), norm.data(), gx.data(), rows, eps});
-    }
+    TLC_DISPATCH(T, "l2_normalize", ys.device(), l2_normalize_backward, ys.data(), g.data(), norm.data(), gx.data(),
+                 count, rows.L, rows.inner, eps);
     return std::vector<Tensor<T>>{gx};
   });
 }

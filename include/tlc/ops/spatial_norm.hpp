@@ -1,7 +1,7 @@
 #pragma once
 // Group and instance norm with global or local (TLC) statistics, as one fused primitive with its
 // own backward. Global (PyTorch GroupNorm/InstanceNorm2d): mean and biased variance per
-// (n, group) over the group's channels x H x W. Local (spec 6.4, 6.6 "GN"): per pixel,
+// (n, group) over the group's channels x H x W. Local (TLC's form of the norms): per pixel,
 // mu = mean over the group's channels of local_mean(x_c), E2 likewise of x_c^2, var = E2 - mu^2
 // clamped at 0, with the clamped windows of local_mean. Statistics are one pass of sums of x - s
 // and (x - s)^2 in double (variance is shift-invariant; s = the mean of the group's first rows),
@@ -10,13 +10,15 @@
 #include <array>
 #include <cmath>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
-#include "tlc/local/aggregation.hpp"
 #include "tlc/ops/cpu/sum.hpp"
 #include "tlc/ops/cpu/vec_math.hpp"
 #include "tlc/ops/cuda/spatial_norm.hpp"
+#include "tlc/ops/dispatch.hpp"
 #include "tlc/ops/local.hpp"
+#include "tlc/ops/window_size.hpp"
 
 namespace tlc::ops {
 
@@ -25,17 +27,22 @@ using Window = local::WindowSize;
 
 namespace detail {
 
-// Everything the backward needs besides x, weight and the gradient.
+// The geometry of one group norm and what its forward keeps for the backward (the buffers of
+// cpu:: / cuda::group_norm_forward).
 template <class T>
 struct NormState {
   index_t N, C, G, H, W;
   BoxGeom box;
   bool local;
-  std::vector<double> shift;  // per (n, group): global mean, or the first rows' mean for local statistics
-  std::vector<double> rstd;   // per (n, group), global statistics only
-  Tensor<T> mean, rstd_map;   // local only, [N*G, H*W]: local mean minus shift, 1/sqrt(var + eps);
-                              // left undefined when no backward will run
+  const double* shift;  // per (n, group): global mean, or the first rows' mean for local statistics
+  const double* rstd;   // per (n, group), global statistics only
+  const T* mean;        // local only, [N*G, H*W]: local mean minus shift, 1/sqrt(var + eps);
+  const T* rstd_map;    // null when no backward will run
 
+  NormState(const kernels::GroupNormShape& s, const double* shift_, const double* rstd_, const T* mean_,
+            const T* rstd_map_)
+      : N(s.N), C(s.C), G(s.G), H(s.H), W(s.W), box(s.H, s.W, s.k1, s.k2), local(box.k1 < H || box.k2 < W),
+        shift(shift_), rstd(rstd_), mean(mean_), rstd_map(rstd_map_) {}
   index_t cg() const { return C / G; }
   index_t hw() const { return H * W; }
 };
@@ -67,20 +74,21 @@ void local_moments(double* m, const double* e2, index_t n, double inv, double ep
   }
 }
 
-// Local statistics and output for the output rows served by window rows [t_lo, t_hi) of group ng.
-// The output is formed in T as ((x - s) - mean) * (rstd * w) + b with s exact in T, so that x - s
-// loses nothing when the data sit far from zero (mean 100, std 0.01).
+// Local statistics and output for the output rows served by window rows [t_lo, t_hi) of group ng;
+// the maps of the local mean and 1/std into mean_out and rstd_out when not null. The output is
+// formed in T as ((x - s) - mean) * (rstd * w) + b with s exact in T, so that x - s loses nothing
+// when the data sit far from zero (mean 100, std 0.01).
 template <class T>
-void local_norm_forward_rows(const NormState<T>& st, const T* x, const T* w, const T* b, double eps, T* y, index_t ng,
-                             index_t t_lo, index_t t_hi) {
+void local_norm_forward_rows(const NormState<T>& st, const T* x, const T* w, const T* b, double eps, T* y, T* mean_out,
+                             T* rstd_out, index_t ng, index_t t_lo, index_t t_hi) {
   const BoxGeom& g = st.box;
   const index_t W = g.W, HW = st.hw(), cg = st.cg(), c_first = (ng % st.G) * cg, wv = g.wv();
   const T* xg = x + ng * cg * HW;
   T* yg = y + ng * cg * HW;
   const double s = st.shift[ng], inv = g.inv_area() / static_cast<double>(cg);
   const T s_t = static_cast<T>(s);
-  T* mean_map = st.mean.defined() ? st.mean.data() + ng * HW : nullptr;
-  T* rstd_map = st.mean.defined() ? st.rstd_map.data() + ng * HW : nullptr;
+  T* mean_map = mean_out ? mean_out + ng * HW : nullptr;
+  T* rstd_map = mean_out ? rstd_out + ng * HW : nullptr;
   std::vector<double> m(static_cast<size_t>(wv)), e2(m.size());
   std::vector<T> r(m.size()), mu(static_cast<size_t>(W)), rs(mu.size()), scale(mu.size());
   sliding_row_steps(
@@ -140,8 +148,8 @@ void local_norm_backward_rows(const NormState<T>& st, const T* x, const T* w, co
   const index_t W = g.W, HW = st.hw(), cg = st.cg(), c_first = (ng % st.G) * cg, wv = g.wv();
   const T *xg = x + ng * cg * HW, *gyg = gy + ng * cg * HW;
   T* gxg = gx + ng * cg * HW;
-  const T* mean = st.mean.data() + ng * HW;
-  const T* rstd = st.rstd_map.data() + ng * HW;
+  const T* mean = st.mean + ng * HW;
+  const T* rstd = st.rstd_map + ng * HW;
   const double s = st.shift[ng], inv = g.inv_area(), inv_cg = 1.0 / static_cast<double>(cg);
   std::vector<double> s1(static_cast<size_t>(W)), s2(s1.size()), z(2 * s1.size()), d1(s1.size()), d2(s1.size());
   sliding_row_sums(
@@ -183,6 +191,121 @@ void local_norm_backward_rows(const NormState<T>& st, const T* x, const T* w, co
 }
 
 }  // namespace detail
+}  // namespace tlc::ops
+
+// The CPU functions of cuda/spatial_norm.cu's entry points (same arguments): x [N, C, H, W] as `s`
+// describes it; w, b: [C] or null. The forward writes each group's shift (and, with global
+// statistics, its 1/sqrt(var + eps)) and, when not null, the local maps the backward needs; the
+// backward computes each of gx, gw, gb that is not null.
+namespace tlc::cpu {
+
+template <class T>
+void group_norm_forward(const kernels::GroupNormShape& shape, const T* px, const T* pw, const T* pb, double eps, T* py,
+                        double* shift, double* rstd, T* mean, T* rstd_map) {
+  using namespace ops::detail;
+  const NormState<T> st(shape, shift, rstd, mean, rstd_map);
+  const index_t N = st.N, C = st.C, W = st.W, NG = N * st.G, cg = st.cg(), HW = st.hw(), count = cg * HW;
+
+  // Sums of x - s and (x - s)^2 in double with s any value inside the data's range stay free of
+  // cancellation; the mean of each group's first rows costs no pass over the map. Rounded to T so
+  // that the local output's x - s is formed exactly.
+  for (index_t ng = 0; ng < NG; ++ng) {
+    double sum = 0;
+    for (index_t c = 0; c < cg; ++c)
+      for (index_t j = 0; j < W; ++j) sum += px[ng * count + c * HW + j];
+    shift[ng] = static_cast<double>(static_cast<T>(sum / static_cast<double>(cg * W)));
+  }
+  if (st.local) {
+    for_plane_rows(NG, st.box.hv(), st.box.k1, [&](index_t ng, index_t lo, index_t hi) {
+      local_norm_forward_rows(st, px, pw, pb, eps, py, mean, rstd_map, ng, lo, hi);
+    });
+  } else {
+    // One pass: the group's mean is shift + E[x - shift], its variance E[(x - shift)^2] - that^2.
+    const auto sums = plane_sum_pairs(N * C, HW, [&](index_t p, index_t q) {
+      const double v = px[p * HW + q] - shift[p / cg];
+      return std::array<double, 2>{v, v * v};
+    });
+    for (index_t ng = 0; ng < NG; ++ng) {
+      double s1 = 0, s2 = 0;
+      for (index_t c = 0; c < cg; ++c) s1 += sums[ng * cg + c][0], s2 += sums[ng * cg + c][1];
+      const double m = s1 / count;
+      shift[ng] += m;
+      rstd[ng] = 1.0 / std::sqrt(std::max(s2 / count - m * m, 0.0) + eps);
+    }
+    parallel_for(0, N * C, 1, [&](index_t lo, index_t hi) {
+      for (index_t p = lo; p < hi; ++p) {
+        const index_t c = p % C, ng = p / cg;
+        const double s = shift[ng], r = rstd[ng], wc = pw ? pw[c] : 1.0, bc = pb ? pb[c] : 0.0;
+        for (index_t i = p * HW; i < (p + 1) * HW; ++i) py[i] = static_cast<T>((px[i] - s) * r * wc + bc);
+      }
+    });
+  }
+}
+
+template <class T>
+void group_norm_backward(const kernels::GroupNormShape& shape, const T* px, const T* pw, const T* pg,
+                         const double* shift, const double* rstd, const T* mean, const T* rstd_map, T* pgx, T* gw,
+                         T* gb) {
+  using namespace ops::detail;
+  const NormState<T> st(shape, shift, rstd, mean, rstd_map);
+  const index_t N = st.N, C = st.C, cg = st.cg(), HW = st.hw(), NG = N * st.G, count = cg * HW;
+  // Per (n, c) plane: {sum of dy, sum of dy * xhat}, what the global input gradient and the
+  // affine gradients take.
+  std::vector<std::array<double, 2>> sums;
+  if (gw || gb || (pgx && !st.local)) {
+    if (st.local) {
+      sums = plane_sum_pairs(N * C, HW, [&](index_t p, index_t q) {
+        const index_t m = p / cg * HW + q;
+        const double g = pg[p * HW + q];
+        return std::array<double, 2>{g, g * (px[p * HW + q] - shift[p / cg] - mean[m]) * rstd_map[m]};
+      });
+    } else {
+      sums = plane_sum_pairs(N * C, HW, [&](index_t p, index_t q) {
+        const double g = pg[p * HW + q];
+        return std::array<double, 2>{g, g * (px[p * HW + q] - shift[p / cg]) * rstd[p / cg]};
+      });
+    }
+  }
+  if (pgx) {
+    if (st.local) {
+      for_plane_rows(NG, st.H, st.box.k1, [&](index_t ng, index_t lo, index_t hi) {
+        local_norm_backward_rows(st, px, pw, pg, pgx, ng, lo, hi);
+      });
+    } else {  // dx = r (g - mean(g) - xhat mean(g xhat)), means over the group, g = dy * w
+      parallel_for(0, NG, 1, [&](index_t lo, index_t hi) {
+        for (index_t ng = lo; ng < hi; ++ng) {
+          const index_t c_first = (ng % st.G) * cg;
+          double m1 = 0, m2 = 0;
+          for (index_t c = 0; c < cg; ++c) {
+            const double wc = pw ? pw[c_first + c] : 1.0;
+            m1 += wc * sums[ng * cg + c][0], m2 += wc * sums[ng * cg + c][1];
+          }
+          m1 /= count, m2 /= count;
+          const double s = shift[ng], r = rstd[ng];
+          for (index_t c = 0; c < cg; ++c) {
+            const double wc = pw ? pw[c_first + c] : 1.0;
+            const index_t base = (ng * cg + c) * HW;
+            for (index_t q = 0; q < HW; ++q)
+              pgx[base + q] = static_cast<T>(r * (pg[base + q] * wc - m1 - (px[base + q] - s) * r * m2));
+          }
+        }
+      });
+    }
+  }
+  for (int k = 1; k <= 2; ++k) {  // summed over n in order
+    T* t = k == 1 ? gw : gb;
+    if (!t) continue;
+    for (index_t c = 0; c < C; ++c) {
+      double acc = 0;
+      for (index_t n = 0; n < N; ++n) acc += sums[n * C + c][k == 1 ? 1 : 0];
+      t[c] = static_cast<T>(acc);
+    }
+  }
+}
+
+}  // namespace tlc::cpu
+
+namespace tlc::ops {
 
 // Group norm of x [N,C,H,W] over `groups` groups of C/groups channels; weight/bias [C] or
 // undefined (no affine). win: global, or the TLC window (see the header comment).
@@ -191,7 +314,7 @@ Tensor<T> group_norm(const Tensor<T>& x, index_t groups, const Tensor<T>& weight
                      const Tensor<T>& bias = Tensor<T>(), double eps = 1e-5, Window win = Window()) {
   const char* op = "group_norm";
   detail::check_local_input(op, x);
-  const index_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const index_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), NG = N * groups;
   TLC_CHECK(groups >= 1 && C % groups == 0, ShapeError, op, ": expected channels divisible by groups, found ", C,
             " channels and ", groups, " groups");
   TLC_CHECK(eps >= 0, Error, op, ": expected eps >= 0, found ", eps);
@@ -201,126 +324,32 @@ Tensor<T> group_norm(const Tensor<T>& x, index_t groups, const Tensor<T>& weight
     TLC_CHECK(p->shape() == Shape({C}), ShapeError, op, ": expected ", p == &weight ? "weight" : "bias", " of shape [",
               C, "], found ", p->shape().str());
   }
-  if (x.is_cuda())
-    return detail::group_norm_cuda(x, groups, weight, bias, eps, win.is_global() ? 0 : win.kh,
-                                   win.is_global() ? 0 : win.kw);
-  auto st = std::make_shared<detail::NormState<T>>(detail::NormState<T>{
-      N, C, groups, H, W, detail::BoxGeom(H, W, win.is_global() ? 0 : win.kh, win.is_global() ? 0 : win.kw), false,
-      {}, {}, {}, {}});
-  st->local = st->box.k1 < H || st->box.k2 < W;
-  const index_t NG = N * groups, cg = C / groups, HW = H * W, count = cg * HW;
-  const T* px = x.data();
-  const T* pw = weight.defined() ? weight.data() : nullptr;
-  const T* pb = bias.defined() ? bias.data() : nullptr;
-  Tensor<T> y = Tensor<T>::empty(x.shape());
-  T* py = y.data();
-
-  // Sums of x - s and (x - s)^2 in double with s any value inside the data's range stay free of
-  // cancellation; the mean of each group's first rows costs no pass over the map. Rounded to T so
-  // that the local output's x - s is formed exactly.
-  st->shift.resize(static_cast<size_t>(NG));
-  for (index_t ng = 0; ng < NG; ++ng) {
-    double sum = 0;
-    for (index_t c = 0; c < cg; ++c)
-      for (index_t j = 0; j < W; ++j) sum += px[ng * count + c * HW + j];
-    st->shift[ng] = static_cast<double>(static_cast<T>(sum / static_cast<double>(cg * W)));
+  const kernels::GroupNormShape s{N, C, groups, H, W, kernels::window_extent(win.is_global() ? 0 : win.kh, H),
+                                  kernels::window_extent(win.is_global() ? 0 : win.kw, W)};
+  const bool local = s.k1 < H || s.k2 < W;
+  const Device dev = x.device();
+  Tensor<T> y = Tensor<T>::empty(x.shape(), dev);
+  // Kept for the backward: each group's shift and, with global statistics, its 1/sqrt(var + eps),
+  // in double; with local ones, the per-pixel maps, only when a backward will run.
+  const TensorD shift = TensorD::empty({NG}, dev), rstd = local ? TensorD() : TensorD::empty({NG}, dev);
+  const bool backward =
+      autograd::grad_enabled() && (x.requires_grad() || (weight.defined() && weight.requires_grad()) ||
+                                   (bias.defined() && bias.requires_grad()));
+  Tensor<T> mean, rstd_map;
+  if (local && backward) {
+    mean = Tensor<T>::empty({NG, H * W}, dev);
+    rstd_map = Tensor<T>::empty({NG, H * W}, dev);
   }
-  if (st->local) {
-    const bool backward = autograd::grad_enabled() && (x.requires_grad() || (weight.defined() && weight.requires_grad()) ||
-                                                       (bias.defined() && bias.requires_grad()));
-    if (backward) {
-      st->mean = Tensor<T>::empty({NG, HW});
-      st->rstd_map = Tensor<T>::empty({NG, HW});
-    }
-    detail::for_plane_rows(NG, st->box.hv(), st->box.k1, [&](index_t ng, index_t lo, index_t hi) {
-      detail::local_norm_forward_rows(*st, px, pw, pb, eps, py, ng, lo, hi);
-    });
-  } else {
-    // One pass: the group's mean is shift + E[x - shift], its variance E[(x - shift)^2] - that^2.
-    const auto sums = detail::plane_sum_pairs(N * C, HW, [&](index_t p, index_t q) {
-      const double v = px[p * HW + q] - st->shift[p / cg];
-      return std::array<double, 2>{v, v * v};
-    });
-    st->rstd.resize(static_cast<size_t>(NG));
-    for (index_t ng = 0; ng < NG; ++ng) {
-      double s1 = 0, s2 = 0;
-      for (index_t c = 0; c < cg; ++c) s1 += sums[ng * cg + c][0], s2 += sums[ng * cg + c][1];
-      const double m = s1 / count;
-      st->shift[ng] += m;
-      st->rstd[ng] = 1.0 / std::sqrt(std::max(s2 / count - m * m, 0.0) + eps);
-    }
-    parallel_for(0, N * C, 1, [&](index_t lo, index_t hi) {
-      for (index_t p = lo; p < hi; ++p) {
-        const index_t c = p % C, ng = p / cg;
-        const double s = st->shift[ng], r = st->rstd[ng], wc = pw ? pw[c] : 1.0, bc = pb ? pb[c] : 0.0;
-        for (index_t i = p * HW; i < (p + 1) * HW; ++i) py[i] = static_cast<T>((px[i] - s) * r * wc + bc);
-      }
-    });
-  }
-
-  return autograd::record<T>(y, op, {x, weight, bias}, [st, x, weight](const Tensor<T>& gy, const std::vector<bool>& need) {
-    const index_t N = st->N, C = st->C, cg = st->cg(), HW = st->hw(), NG = N * st->G, count = cg * HW;
-    const T *px = x.data(), *pg = gy.data();
-    const T* pw = weight.defined() ? weight.data() : nullptr;
+  using detail::data_or_null;
+  TLC_DISPATCH(T, op, dev, group_norm_forward, s, x.data(), data_or_null(weight), data_or_null(bias), eps, y.data(),
+               shift.data(), data_or_null(rstd), data_or_null(mean), data_or_null(rstd_map));
+  return autograd::record<T>(y, op, {x, weight, bias}, [=](const Tensor<T>& gy, const std::vector<bool>& need) {
     std::vector<Tensor<T>> grads(3);
-    // Per (n, c) plane: {sum of dy, sum of dy * xhat}, what the global input gradient and the
-    // affine gradients take.
-    std::vector<std::array<double, 2>> sums;
-    if (need[1] || need[2] || (need[0] && !st->local)) {
-      const double *shift = st->shift.data(), *rstd = st->rstd.data();
-      if (st->local) {
-        const T *mean = st->mean.data(), *rstd_map = st->rstd_map.data();
-        sums = detail::plane_sum_pairs(N * C, HW, [&](index_t p, index_t q) {
-          const index_t m = p / cg * HW + q;
-          const double g = pg[p * HW + q];
-          return std::array<double, 2>{g, g * (px[p * HW + q] - shift[p / cg] - mean[m]) * rstd_map[m]};
-        });
-      } else {
-        sums = detail::plane_sum_pairs(N * C, HW, [&](index_t p, index_t q) {
-          const double g = pg[p * HW + q];
-          return std::array<double, 2>{g, g * (px[p * HW + q] - shift[p / cg]) * rstd[p / cg]};
-        });
-      }
-    }
-    if (need[0]) {
-      Tensor<T> gx = Tensor<T>::empty(x.shape());
-      T* pgx = gx.data();
-      if (st->local) {
-        detail::for_plane_rows(NG, st->H, st->box.k1, [&](index_t ng, index_t lo, index_t hi) {
-          detail::local_norm_backward_rows(*st, px, pw, pg, pgx, ng, lo, hi);
-        });
-      } else {  // dx = r (g - mean(g) - xhat mean(g xhat)), means over the group, g = dy * w
-        parallel_for(0, NG, 1, [&](index_t lo, index_t hi) {
-          for (index_t ng = lo; ng < hi; ++ng) {
-            const index_t c_first = (ng % st->G) * cg;
-            double m1 = 0, m2 = 0;
-            for (index_t c = 0; c < cg; ++c) {
-              const double wc = pw ? pw[c_first + c] : 1.0;
-              m1 += wc * sums[ng * cg + c][0], m2 += wc * sums[ng * cg + c][1];
-            }
-            m1 /= count, m2 /= count;
-            const double s = st->shift[ng], r = st->rstd[ng];
-            for (index_t c = 0; c < cg; ++c) {
-              const double wc = pw ? pw[c_first + c] : 1.0;
-              const index_t base = (ng * cg + c) * HW;
-              for (index_t q = 0; q < HW; ++q)
-                pgx[base + q] = static_cast<T>(r * (pg[base + q] * wc - m1 - (px[base + q] - s) * r * m2));
-            }
-          }
-        });
-      }
-      grads[0] = gx;
-    }
-    for (int k = 1; k <= 2; ++k) {  // summed over n in order
-      if (!need[k]) continue;
-      Tensor<T> t = Tensor<T>::empty({C});
-      for (index_t c = 0; c < C; ++c) {
-        double acc = 0;
-        for (index_t n = 0; n < N; ++n) acc += sums[n * C + c][k == 1 ? 1 : 0];
-        t.data()[c] = static_cast<T>(acc);
-      }
-      grads[k] = t;
-    }
+    for (size_t k = 0; k < 3; ++k)
+      if (need[k]) grads[k] = Tensor<T>::empty(k == 0 ? x.shape() : Shape{C}, dev);
+    TLC_DISPATCH(T, op, dev, group_norm_backward, s, x.data(), data_or_null(weight), gy.data(), shift.data(),
+                 data_or_null(rstd), data_or_null(mean), data_or_null(rstd_map), data_or_null(grads[0]),
+                 data_or_null(grads[1]), data_or_null(grads[2]));
     return grads;
   });
 }

@@ -9,6 +9,7 @@
 #include "tlc/core/thread_pool.hpp"
 #include "tlc/ops/common.hpp"
 #include "tlc/ops/cpu/vec_math.hpp"
+#include "tlc/ops/cuda/optim.hpp"
 #include "tlc/ops/kernels/optim.hpp"
 #include "tlc/tensor/tensor.hpp"
 

@@ -6,6 +6,8 @@
 
 #include "tlc/ops/common.hpp"
 #include "tlc/ops/cpu/sum.hpp"
+#include "tlc/ops/cuda/elementwise.hpp"
+#include "tlc/ops/cuda/reduce.hpp"
 #include "tlc/ops/kernels/elementwise.hpp"
 
 namespace tlc::optim {

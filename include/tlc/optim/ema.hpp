@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/cuda/optim.hpp"
 #include "tlc/ops/kernels/optim.hpp"
 
 namespace tlc::optim {

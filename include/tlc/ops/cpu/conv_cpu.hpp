@@ -11,23 +11,10 @@
 #include <vector>
 
 #include "tlc/core/thread_pool.hpp"
+#include "tlc/ops/conv_geom.hpp"
 #include "tlc/ops/cpu/gemm.hpp"
 
 namespace tlc::cpu {
-
-// Geometry of a convolution: input [n, cin, h, w], weight [cout, cin/groups, kh, kw],
-// output [n, cout, out_h, out_w] (same fields as cuda::ConvShape).
-struct ConvGeom {
-  index_t n, cin, h, w, cout, kh, kw, stride_h, stride_w, pad_h, pad_w, groups, out_h, out_w;
-
-  index_t cin_g() const { return cin / groups; }
-  index_t cout_g() const { return cout / groups; }
-  index_t k_g() const { return cin_g() * kh * kw; }  // GEMM depth per group
-  index_t in_plane() const { return h * w; }
-  index_t out_plane() const { return out_h * out_w; }
-  bool pointwise() const { return kh == 1 && kw == 1 && stride_h == 1 && stride_w == 1 && pad_h == 0 && pad_w == 0; }
-  bool depthwise() const { return groups == cin && cout == cin; }
-};
 
 namespace conv_detail {
 
@@ -483,6 +470,12 @@ void channel_sum(index_t n, index_t channels, index_t plane, const T* gy, T* gb)
       gb[c] = static_cast<T>(s);
     }
   });
+}
+
+// The bias gradient of a convolution: gy summed per output channel.
+template <class T>
+void conv2d_backward_bias(const ConvGeom& g, const T* gy, T* gb) {
+  channel_sum(g.n, g.cout, g.out_plane(), gy, gb);
 }
 
 // y[:, c, :, :] += bias[c], in place.

@@ -1,7 +1,8 @@
 #pragma once
-// Single-source pieces of the TLC window rule (spec 6.1): the window extent along one axis and
-// the clamped start of the window that serves output index i. Used by the CPU local ops and by
-// any device kernel that gathers from the valid (size - k + 1) map.
+// Single-source pieces of the TLC window rule (Chu et al., ECCV 2022: a k-wide window centred on
+// each pixel, shifted inward at the borders): the window extent along one axis and the clamped
+// start of the window that serves output index i. Used by the CPU local ops and by any device
+// kernel that gathers from the valid (size - k + 1) map.
 #include "tlc/core/config.hpp"
 
 namespace tlc::kernels {
@@ -36,6 +37,13 @@ struct PlaneWindows {
   index_t planes, H, W, k1, k2;
   TLC_HD index_t hv() const { return H - k1 + 1; }
   TLC_HD index_t wv() const { return W - k2 + 1; }
+};
+
+// A group norm of x [N, C, H, W] in G groups over k1 x k2 windows (clamped to the map): global
+// statistics when k1 == H and k2 == W, local ones otherwise. What the CPU and CUDA kernels of
+// ops/spatial_norm.hpp receive.
+struct GroupNormShape {
+  index_t N, C, G, H, W, k1, k2;
 };
 
 // The local ops with a CUDA path (include/tlc/ops/local.hpp); local_max is MaxValid then Expand.

@@ -1,5 +1,5 @@
 #pragma once
-// Single-source bodies of window_partition / window_merge (include/tlc/local/windows.hpp). Windows
+// Single-source bodies of window_partition / window_merge (include/tlc/ops/windows.hpp). Windows
 // start at rows[a] x cols[b] (sorted, window w = a * nc + b), are k1 x k2, and are laid out as
 // [N * nr * nc, C, k1, k2]. Each call fills one output row, so the index arithmetic happens once
 // per row and the inner loops are contiguous on the CPU.

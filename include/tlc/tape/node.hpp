@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "tlc/autograd/grad_mode.hpp"
+#include "tlc/tape/grad_mode.hpp"
 #include "tlc/tensor/tensor.hpp"
 
 namespace tlc::autograd {

@@ -1,20 +1,13 @@
 #pragma once
-// The aggregation spec every spatially aggregating module holds (spec 6): global, or local with a
-// fixed window per axis. The window is set once by local::convert from a calibration forward at
-// the training size and never depends on the test input.
+// The aggregation spec every spatially aggregating module holds (TLC, Chu et al., ECCV 2022):
+// global, or local with a fixed window per axis. The window is set once by local::convert from a
+// calibration forward at the training size and never depends on the test input.
 #include <string>
 
 #include "tlc/core/config.hpp"
+#include "tlc/ops/window_size.hpp"
 
 namespace tlc::local {
-
-struct WindowSize {
-  index_t kh = 0, kw = 0;  // 0 = global
-  bool is_global() const { return kh <= 0 || kw <= 0; }
-  // Whether aggregating over this window equals the global aggregation on an h x w map.
-  bool covers(index_t h, index_t w) const { return is_global() || (kh >= h && kw >= w); }
-  bool operator==(const WindowSize& o) const { return kh == o.kh && kw == o.kw; }
-};
 
 // Mixed into every module that aggregates over space (SE, SCA, GE, CBAM, IN, HIN, GN, MDTA).
 class Aggregating {

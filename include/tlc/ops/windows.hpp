@@ -1,10 +1,13 @@
 #pragma once
-// The overlapping window partition of Restormer's local attention (spec 6.5 step 2) and the ops
-// that cut a map into those windows and merge them back, averaging overlaps.
+// The overlapping window partition of Restormer's local attention under TLC (windows of a fixed
+// size at an adaptive stride, covering the map) and the ops that cut a map into those windows and
+// merge them back, averaging overlaps.
 #include <cmath>
 #include <vector>
 
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/cuda/windows.hpp"
+#include "tlc/ops/dispatch.hpp"
 #include "tlc/ops/kernels/local.hpp"
 #include "tlc/ops/kernels/windows.hpp"
 
@@ -65,51 +68,55 @@ struct WindowGrid {
 
 }  // namespace tlc::local
 
-namespace tlc::ops {
+// The CPU functions of cuda/windows.cu's entry points (same arguments): the row bodies of
+// kernels/windows.hpp in a parallel_for. `l` holds host arrays.
+namespace tlc::cpu {
 
-namespace detail {
-
-// win [N * count, C, k1, k2] = the windows of map [N, C, H, W] (times the inverse coverage when
-// `average`), on the tensors' device.
+// win [N * nr * nc, C, k1, k2] = the windows of map [N, C, H, W] (times the inverse coverage when
+// `average`).
 template <class T>
-void windows_gather(const char* op, const Tensor<T>& map, const Tensor<T>& win, const local::WindowGrid& g,
-                    bool average) {
-  [[maybe_unused]] const index_t N = map.size(0);
-  const index_t C = map.size(1);
-  if (map.is_cuda()) {
-    check_cuda_dtype<T>(op);
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL(op, cuda::window_gather(map.data(), win.data(), N, g.host_layout(C), average));
-    return;
-  }
-  const kernels::WindowGatherRow<T> k{map.data(), win.data(), g.host_layout(C), average};
-  parallel_for(0, win.numel() / g.k2, std::max<index_t>(1, kElementwiseGrain / g.k2), [&](index_t lo, index_t hi) {
+void window_gather(const T* map, T* win, index_t N, const kernels::WindowLayout& l, bool average) {
+  const kernels::WindowGatherRow<T> k{map, win, l, average};
+  const index_t rows = N * l.nr * l.nc * l.C * l.k1;
+  parallel_for(0, rows, std::max<index_t>(1, ops::detail::kElementwiseGrain / l.k2), [&](index_t lo, index_t hi) {
     for (index_t t = lo; t < hi; ++t) k(t);
   });
 }
 
 // map [N, C, H, W] = the sum (the mean when `average`) of the windows over each pixel.
 template <class T>
+void window_merge(const T* win, T* map, index_t N, const kernels::WindowLayout& l, bool average) {
+  const kernels::WindowMergeRow<T> k{win, map, l, average};
+  parallel_for(0, N * l.C * l.H, std::max<index_t>(1, ops::detail::kElementwiseGrain / l.W),
+               [&](index_t lo, index_t hi) {
+                 for (index_t t = lo; t < hi; ++t) k(t);
+               });
+}
+
+}  // namespace tlc::cpu
+
+namespace tlc::ops {
+
+namespace detail {
+
+template <class T>
+void windows_gather(const char* op, const Tensor<T>& map, const Tensor<T>& win, const local::WindowGrid& g,
+                    bool average) {
+  TLC_DISPATCH(T, op, map.device(), window_gather, map.data(), win.data(), map.size(0), g.host_layout(map.size(1)),
+               average);
+}
+
+template <class T>
 void windows_merge(const char* op, const Tensor<T>& win, const Tensor<T>& map, const local::WindowGrid& g,
                    bool average) {
-  [[maybe_unused]] const index_t N = map.size(0);
-  const index_t C = map.size(1);
-  if (win.is_cuda()) {
-    check_cuda_dtype<T>(op);
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL(op, cuda::window_merge(win.data(), map.data(), N, g.host_layout(C), average));
-    return;
-  }
-  const kernels::WindowMergeRow<T> k{win.data(), map.data(), g.host_layout(C), average};
-  parallel_for(0, map.numel() / g.W, std::max<index_t>(1, kElementwiseGrain / g.W), [&](index_t lo, index_t hi) {
-    for (index_t t = lo; t < hi; ++t) k(t);
-  });
+  TLC_DISPATCH(T, op, win.device(), window_merge, win.data(), map.data(), map.size(0), g.host_layout(map.size(1)),
+               average);
 }
 
 }  // namespace detail
 
 // x [N,C,H,W] -> [N * nwin, C, k1, k2]: the windows of local::WindowGrid(H, W, kh, kw), image-major,
-// row-major within an image (spec 6.5; batch > 1 allowed). The gradient sums overlapping windows.
+// row-major within an image (batch > 1 allowed). The gradient sums overlapping windows.
 template <class T>
 Tensor<T> window_partition(const Tensor<T>& x, index_t kh, index_t kw) {
   const char* op = "window_partition";
@@ -128,7 +135,7 @@ Tensor<T> window_partition(const Tensor<T>& x, index_t kh, index_t kw) {
 }
 
 // Inverse of window_partition: windows [N * nwin, C, k1, k2] -> [N,C,H,W], each pixel the mean of
-// the windows covering it (spec 6.5 step 4).
+// the windows covering it.
 template <class T>
 Tensor<T> window_merge(const Tensor<T>& windows, index_t N, index_t H, index_t W, index_t kh, index_t kw) {
   const char* op = "window_merge";
