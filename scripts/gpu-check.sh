@@ -97,6 +97,8 @@ done
 mapfile -t bench_targets < <(cmake --build "$build" --target help 2>/dev/null |
   grep -oE '\bbench_gpu_[A-Za-z0-9_]+' | sort -u)
 targets+=("${bench_targets[@]}")
+# NCCL (built when the toolkit has it): its communicator test.
+if cmake --build "$build" --target help 2>/dev/null | grep -qw test_nccl; then targets+=(test_nccl); fi
 step build 180 cmake --build "$build" -j"$jobs" --target "${targets[@]}" || exit 1
 
 # The CPU-vs-CUDA table (tests/cuda_table.cpp) and the runtime tests. With a device, the only case
@@ -114,12 +116,30 @@ step "ctest -R cuda_ (CPU vs CUDA table, runtime)" 150 bash -c "$cuda_tests" cud
 # End to end on the GPU: a short training run (every op forward and backward on CUDA), then
 # evaluation in all three modes.
 tlc=$(find "$build" -type f -perm -u+x -name tlc | head -n 1)
-step "tlc train --device cuda" 90 "$tlc" train --device cuda --out "$build/gpu-train" --set model.arch=unet \
+step "tlc train --device cuda" 90 "$tlc" train --device cuda --out "$build/gpu-train" --force --set model.arch=unet \
   --set model.module=gn --set train.iters=200 --set train.checkpoint_every=100
 step "tlc eval --device cuda" 60 "$tlc" eval --device cuda -m "$build/gpu-train/model.safetensors" \
   --data data/control96 --degrade auto --modes global,tlc,tile
 
-# Slot: the 2-rank NCCL data-parallel step goes here (with include/tlc/dist/), as one more `step`.
+# Data-parallel: NCCL all-reduce and broadcast on one GPU (and on two when the machine has them),
+# then a 2-rank training step with --device cuda (NCCL with a GPU per rank, else MPI through the host).
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+nccl_test=$(find "$build" -type f -perm -u+x -name test_nccl | head -n 1)
+if [[ -n $nccl_test ]]; then
+  step "NCCL all-reduce, 1 GPU" 60 "$nccl_test"
+  gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
+  if [[ $gpus -ge 2 ]] && command -v mpiexec > /dev/null; then step "NCCL all-reduce, 2 GPUs" 60 mpiexec -n 2 "$nccl_test"; fi
+else
+  echo "gpu-check: no test_nccl (NCCL not found at configure time)"
+  rows+=("| NCCL all-reduce | not built (no NCCL) | 0 |")
+fi
+if command -v mpiexec > /dev/null && grep -q "tlc: MPI ON" "$log"; then
+  step "mpiexec -n 2 tlc train --device cuda" 120 mpiexec -n 2 "$tlc" train --device cuda --out "$build/gpu-train-2ranks" \
+    --force --set model.arch=unet --set model.module=gn --set train.iters=50 --set train.checkpoint_every=25
+else
+  echo "gpu-check: no 2-rank training step: this machine has no mpiexec or this build no MPI"
+  rows+=("| mpiexec -n 2 tlc train --device cuda | not run (no MPI) | 0 |")
+fi
 
 ran_bench=0
 for script in bench/gpu_*.sh; do

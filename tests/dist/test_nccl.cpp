@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <vector>
 
-#include "tlc/core/cuda_api.hpp"
+#include "tlc/core/cuda_allocator.hpp"
 #include "tlc/dist/launch.hpp"
 #include "tlc/dist/nccl_communicator.hpp"
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "tlc/autograd/backward.hpp"
-#include "tlc/core/cuda_api.hpp"
+#include "tlc/core/cuda_allocator.hpp"
 #include "tlc/dist/communicator.hpp"
 
 namespace tlc::dist {

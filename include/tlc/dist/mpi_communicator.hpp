@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "tlc/core/cuda_api.hpp"
+#include "tlc/core/cuda_allocator.hpp"
 #include "tlc/dist/communicator.hpp"
 
 namespace tlc::dist {
