@@ -177,7 +177,7 @@ int cmd_train(const Argv& argv) {
 
   train::Trainer trainer(
       *model, [&](const TensorF& x) { return model->forward_all(x); }, nullptr, to, out,
-      {{"tlc.arch", models::config_json(models::model_config(*model))}, {"tlc.train_size", models::size_text(patch, patch)}});
+      {{"tlc.arch", models::config_json(models::model_config(*model))}, {"tlc.train_size", models::hw_text(patch, patch)}});
   if (a.has("resume")) {
     std::string last;
     for (const auto& e : std::filesystem::directory_iterator(out + "/checkpoints"))
