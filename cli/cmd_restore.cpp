@@ -44,14 +44,22 @@ struct Plan {
   index_t tile = 0;  // 0: the whole image at once
   double estimate = 0;
 };
+// The probes count live tensors; the process holds more: the allocator caches freed blocks of other
+// sizes, and the GEMM keeps per-thread scratch. Calibrated against peak RSS (docs/MEMORY.md):
+// 1.15x the tensors plus 192 MiB stayed above every measured peak.
+constexpr double kTensorShare = 1.15, kOverheadBytes = 192.0 * 1024 * 1024;
+
 Plan plan_memory(const models::MemoryEstimate& e, models::Mode mode, const data::Image& im, double limit, double resident) {
   const index_t h = im.height(), w = im.width();
-  Plan p{0, resident + e.at(h, w)};
+  auto peak = [&](index_t th, index_t tw, double full_size) {
+    return resident + kOverheadBytes + kTensorShare * (e.at(th, tw) + full_size);
+  };
+  Plan p{0, peak(h, w, 0)};
   if (mode == models::Mode::Tile || p.estimate <= limit) return p;
   // Tiled: one tile's forward plus the full-size input, accumulator and weight plane (7 floats a pixel).
-  const double fixed = resident + 28.0 * static_cast<double>(h * w);
+  const double full_size = 28.0 * static_cast<double>(h * w);
   for (index_t side = std::max(h, w) / 64 * 64; side >= 128; side -= 64)
-    if (fixed + e.at(std::min(side, h), std::min(side, w)) <= limit) return {side, p.estimate};
+    if (peak(std::min(side, h), std::min(side, w), full_size) <= limit) return {side, p.estimate};
   throw Error("restore: " + std::to_string(w) + "x" + std::to_string(h) + " needs about " + gib_text(p.estimate) +
               " and does not fit under --max-memory " + gib_text(limit) + " even in 128-pixel tiles");
 }
@@ -132,8 +140,10 @@ int cmd_restore(const Argv& argv) {
       data::write_image(dsts[i], im);
     }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::fprintf(stderr, "[%zu/%zu] %s -> %s  %s  %s  %.2fs\n", i + 1, files.size(), files[i].c_str(), dsts[i].c_str(),
+    std::fprintf(stderr, "[%zu/%zu] %s -> %s  %s  %s  %.2fs", i + 1, files.size(), files[i].c_str(), dsts[i].c_str(),
                  models::size_text(im.height(), im.width()).c_str(), models::mode_name(opt.mode).c_str(), s);
+    if (planned) std::fprintf(stderr, "  estimated peak %s", gib_text(plan.estimate).c_str());
+    std::fputc('\n', stderr);
   }
   if (skipped > 0) std::fprintf(stderr, "tlc restore: skipped %zu of %zu images (unreadable)\n", skipped, files.size());
   return 0;

@@ -79,9 +79,9 @@ int cmd_sweep(const Argv& argv) {
     opt.mode = models::Mode::TLC;
     opt.scale = s;
     models::prepare(*lm.model, opt);
-    const Score r = mean_score("scale " + std::to_string(s).substr(0, 4));
+    const Score r = mean_score("scale " + number_text(s));
     std::printf("%-8g %10.3f %8.4f\n", s, r.psnr, r.ssim);
-    csv += "tlc," + std::to_string(s) + "," + std::to_string(r.psnr) + "," + std::to_string(r.ssim) + "\n";
+    csv += "tlc," + number_text(s) + "," + std::to_string(r.psnr) + "," + std::to_string(r.ssim) + "\n";
     tlc_series.x.push_back(s);
     tlc_series.y.push_back(r.psnr);
     global_series.x.push_back(s);

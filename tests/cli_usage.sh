@@ -85,6 +85,15 @@ grep -q "^global,," "$work/s.csv" && [ "$(grep -c '^tlc,[0-9.]*,' "$work/s.csv")
 "$tlc" eval -m "$model" --help | grep -q -- "--degrade SPEC|auto.*(default: auto)" || fail "eval --degrade help"
 "$tlc" sweep -m "$model" --help | grep -q -- "--degrade SPEC|auto.*(default: auto)" || fail "sweep --degrade help"
 
+# --max-memory: above the estimate, tiles with a message; below what even small tiles need, an error.
+photo="$src/data/photos/moss_texture.png"
+"$tlc" restore -m "$model" -i "$photo" -o "$work/tiled.png" --max-memory 300M 2> "$work/err.txt" ||
+  fail "--max-memory 300M: $(cat "$work/err.txt")"
+grep -q "is above --max-memory 0.29 GiB; restoring in overlapping [0-9]*x[0-9]* tiles" "$work/err.txt" ||
+  fail "--max-memory: no tiling message ($(cat "$work/err.txt"))"
+[ -f "$work/tiled.png" ] || fail "--max-memory: no output"
+expect 1 "does not fit under --max-memory" "$tlc" restore -m "$model" -i "$photo" -o "$work/never.png" --max-memory 100M
+
 # info --json: numbers are numbers, sizes are objects.
 "$tlc" info --json --size 128x64 "$model" > "$work/info.json"
 grep -q '"width":16}' "$work/info.json" || fail "info --json: config numbers as strings"
