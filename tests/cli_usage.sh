@@ -94,6 +94,16 @@ grep -q "is above --max-memory 0.29 GiB; restoring in overlapping [0-9]*x[0-9]* 
 [ -f "$work/tiled.png" ] || fail "--max-memory: no output"
 expect 1 "does not fit under --max-memory" "$tlc" restore -m "$model" -i "$photo" -o "$work/never.png" --max-memory 100M
 
+# Ctrl-C during a folder restore: status 130, and only complete outputs (no temporary files).
+"$tlc" restore -m "$model" -i "$src/data/photos" -o "$work/interrupted" --threads 1 2> /dev/null &
+pid=$!
+sleep 3
+kill -INT "$pid"
+wait "$pid"
+status=$?
+[ "$status" -eq 130 ] || fail "Ctrl-C: expected status 130, found $status"
+[ -z "$(ls -A "$work/interrupted" 2> /dev/null | grep -v '\.png$')" ] || fail "Ctrl-C left a temporary file"
+
 # info --json: numbers are numbers, sizes are objects.
 "$tlc" info --json --size 128x64 "$model" > "$work/info.json"
 grep -q '"width":16}' "$work/info.json" || fail "info --json: config numbers as strings"
