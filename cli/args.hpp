@@ -56,31 +56,31 @@ class Args {
           name = name.substr(0, eq);
         }
         const Spec* s = find(name);
-        if (!s) throw UsageError(command_ + ": unknown option --" + name + " (see tlc " + command_ + " --help)");
+        if (!s) throw UsageError("unknown option --" + name + " (see tlc " + command_ + " --help)");
         if (s->is_flag) {
-          if (has_value) throw UsageError(command_ + ": --" + name + " takes no value");
+          if (has_value) throw UsageError("--" + name + " takes no value");
           values_[name].push_back("true");
           continue;
         }
         if (!has_value) {
-          if (i + 1 >= argv.size()) throw UsageError(command_ + ": --" + name + " expects " + s->meta);
+          if (i + 1 >= argv.size()) throw UsageError("--" + name + " expects " + s->meta);
           value = argv[++i];
         }
         if (!s->repeatable && values_.count(name))
-          throw UsageError(command_ + ": --" + name + " given twice");
+          throw UsageError("--" + name + " given twice");
         values_[name].push_back(value);
       } else if (a.size() > 1 && a[0] == '-' && !(a[1] >= '0' && a[1] <= '9')) {
         auto al = a.size() == 2 ? aliases_.find(a[1]) : aliases_.end();
         const Spec* s = al == aliases_.end() ? nullptr : find(al->second);
-        if (!s) throw UsageError(command_ + ": unknown option " + a + " (see tlc " + command_ + " --help)");
-        if (i + 1 >= argv.size()) throw UsageError(command_ + ": " + a + " expects " + s->meta);
+        if (!s) throw UsageError("unknown option " + a + " (see tlc " + command_ + " --help)");
+        if (i + 1 >= argv.size()) throw UsageError(a + " expects " + s->meta);
         values_[s->name].push_back(argv[++i]);
       } else {
         positionals_.push_back(a);
       }
     }
     if (positionals_.size() > positional_names_.size())
-      throw UsageError(command_ + ": unexpected argument '" + positionals_[positional_names_.size()] + "'");
+      throw UsageError("unexpected argument '" + positionals_[positional_names_.size()] + "'");
     return true;
   }
 
@@ -96,14 +96,35 @@ class Args {
     return it == values_.end() ? std::vector<std::string>{} : it->second;
   }
   bool is_set(const std::string& flag_name) const { return has(flag_name); }
+  // The value of --name as a whole number / a number; anything else is a UsageError naming it.
+  long long integer(const std::string& name) const {
+    const std::string v = get(name);
+    try {
+      size_t used = 0;
+      const long long n = std::stoll(v, &used);
+      if (used == v.size()) return n;
+    } catch (const std::exception&) {
+    }
+    throw UsageError("--" + name + " expects a whole number, found '" + v + "'");
+  }
+  double number(const std::string& name) const {
+    const std::string v = get(name);
+    try {
+      size_t used = 0;
+      const double x = std::stod(v, &used);
+      if (used == v.size()) return x;
+    } catch (const std::exception&) {
+    }
+    throw UsageError("--" + name + " expects a number, found '" + v + "'");
+  }
   std::string require(const std::string& name) const {
-    if (!has(name)) throw UsageError(command_ + ": --" + name + " is required (see tlc " + command_ + " --help)");
+    if (!has(name)) throw UsageError("--" + name + " is required (see tlc " + command_ + " --help)");
     return get(name);
   }
   const std::vector<std::string>& positionals() const { return positionals_; }
   std::string positional_or_throw(size_t i) const {
     if (i >= positionals_.size())
-      throw UsageError(command_ + ": missing " + positional_names_.at(i).first + " (see tlc " + command_ + " --help)");
+      throw UsageError("missing " + positional_names_.at(i).first + " (see tlc " + command_ + " --help)");
     return positionals_[i];
   }
 

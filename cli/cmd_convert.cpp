@@ -4,8 +4,9 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/paths.hpp"
 #include "tlc/io/torch_checkpoint.hpp"
-#include "weights_tools/detect_arch.hpp"
+#include "models/detect_arch.hpp"
 
 namespace tlc::cli {
 
@@ -19,14 +20,18 @@ int cmd_convert(const Argv& argv) {
       .option("arch", "NAME", "nafnet|baseline|unet|hinet|restormer (default: detected)")
       .option("set", "KEY=VALUE", "set a model option", "", true)
       .option("key", "NAME", "top-level checkpoint key holding the weights (default: params, params_ema, state_dict)")
-      .option("train-size", "N|HxW", "training patch size stored for TLC (the official crops are 256)", "256")
+      .option("train-size", "N|WxH", "training patch size stored for TLC (the official crops are 256)",
+              std::to_string(models::kDefaultTrainSize))
       .option("degradation", "SPEC", "evaluation degradation to record for `tlc eval --degrade auto`");
   if (!a.parse(argv, std::cout)) return 0;
   const std::string in = a.positional_or_throw(0), out = a.positional_or_throw(1);
+  check_input_file(in, "IN.pth");
+  check_output_file(out, "OUT.safetensors", {"safetensors"});
+  const models::ImageSize train_size = size_option(a, "train-size");
   io::TorchLoadOptions lo;
   lo.key = a.get("key");
   const auto tensors = io::load_torch_checkpoint(in, lo);
-  models::Config cfg = weights::detect_arch(tensors);
+  models::Config cfg = models::detect_arch(tensors);
   if (a.has("arch")) {
     models::Config only_arch;
     only_arch.set("arch", a.get("arch"));
@@ -41,7 +46,8 @@ int cmd_convert(const Argv& argv) {
   auto model = models::make_model(cfg.str("arch", ""), cfg);
   nn::load_state_dict(*model, tensors, "'" + in + "'");
   models::ModelInfo info;
-  std::tie(info.train_h, info.train_w) = models::parse_size(a.get("train-size"), "--train-size");
+  info.train_h = train_size.h;
+  info.train_w = train_size.w;
   info.eval_degradation = a.get("degradation");
   info.metadata["tlc.source"] = in;
   models::save_model(out, *model, info);

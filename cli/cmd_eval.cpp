@@ -1,12 +1,16 @@
 // tlc eval: PSNR / SSIM / time / memory of global, TLC and tiled inference on full-size images.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "cli/bitmap_font.hpp"
 #include "cli/commands.hpp"
 #include "cli/evaluate.hpp"
+#include "cli/interrupt.hpp"
+#include "cli/paths.hpp"
 
 namespace tlc::cli {
 
@@ -16,45 +20,72 @@ std::vector<models::Mode> parse_modes(const std::string& s) {
   std::vector<models::Mode> out;
   std::stringstream ss(s);
   std::string item;
-  while (std::getline(ss, item, ',')) out.push_back(models::parse_mode(item));
+  while (std::getline(ss, item, ',')) {
+    out.push_back(mode_value(item, "--modes"));
+    if (std::count(out.begin(), out.end(), out.back()) > 1) throw UsageError("--modes names " + item + " twice");
+  }
   if (out.empty()) throw UsageError("--modes expects a list such as global,tlc,tile");
   return out;
 }
 
-// [degraded | restored per mode | clean] side by side.
-void write_side_by_side(const std::string& path, const EvalPair& p, const std::vector<TensorF>& restored) {
-  std::vector<TensorF> row{p.degraded};
-  for (auto& r : restored) row.push_back(r);
-  row.push_back(p.clean);
+// [degraded | restored per mode | clean] side by side, each panel under its label and PSNR.
+void write_side_by_side(const std::string& path, const EvalPair& p, const std::vector<models::Mode>& modes,
+                        const std::vector<TensorF>& restored, const std::vector<Score>& scores) {
+  const index_t w = p.clean.size(3), scale = w >= 480 ? 3 : w >= 200 ? 2 : 1;
+  auto panel = [&](const TensorF& img, const std::string& label) {
+    return ops::concat(std::vector<TensorF>{text_strip(label, w, scale), img}, 2);
+  };
+  char psnr[32];
+  std::snprintf(psnr, sizeof psnr, " %.2f dB", metrics::psnr(p.degraded, p.clean));
+  std::vector<TensorF> row{panel(p.degraded, std::string("degraded") + psnr)};
+  for (size_t m = 0; m < modes.size(); ++m) {
+    std::snprintf(psnr, sizeof psnr, " %.2f dB", scores[m].psnr);
+    row.push_back(panel(restored[m], models::mode_name(modes[m]) + psnr));
+  }
+  row.push_back(panel(p.clean, "clean"));
+  OutputWrite guard;
   data::write_image(path, ops::concat(row, 3));
 }
 
 }  // namespace
 
 int cmd_eval(const Argv& argv) {
-  Args a("eval", "Score a model on full-size images in several inference modes, exactly as the paper measures\n"
-                 "(spec section 8: uint8-rounded images, PSNR, 3-D SSIM). DIR is paired (input/ + target/) or a\n"
-                 "folder of clean images degraded by --degrade (seeded per image name, so runs repeat).\n"
-                 "--json writes {\"modes\": {MODE: {psnr, ssim, seconds, peak_mb}}, \"images\": [{name, MODE: {psnr, ssim}}]}.");
+  Args a("eval", "Score a model on full-size images in several inference modes, as the paper measures (images\n"
+                 "rounded to 8 bits, PSNR, SSIM over the three channels; docs/TLC.md). DIR is paired (input/ +\n"
+                 "target/) or a folder of clean images degraded by --degrade (seeded per image name, so runs\n"
+                 "repeat). --json writes {\"modes\": {MODE: {psnr, ssim, seconds, peak_mb}}, \"images\": [{name,\n"
+                 "MODE: {psnr, ssim}}]}.");
   a.option("model", "FILE", "model file").alias('m', "model");
   a.option("data", "DIR", "paired folder or folder of clean images");
-  a.option("degrade", "SPEC|auto", "degradation for clean images; auto = the model's recorded evaluation degradation");
-  a.option("modes", "LIST", "inference modes to compare", "global,tlc,tile");
+  add_degrade_option(a);
+  a.option("modes", "LIST", "inference modes to compare (eval has no --mode: it compares --modes)", "global,tlc,tile");
   a.option("json", "FILE", "write the results as JSON");
-  a.option("save", "DIR", "write [degraded | each mode | clean] side-by-side PNGs here");
-  add_inference_options(a);
+  a.option("save", "DIR", "write labelled [degraded | each mode | clean] side-by-side PNGs here");
+  a.flag("skip-bad", "skip images that cannot be read (and say how many) instead of stopping");
+  add_inference_options(a, false);
   add_runtime_options(a);
+  for (const std::string& arg : argv)
+    if (arg == "--mode" || arg.rfind("--mode=", 0) == 0)
+      throw UsageError("eval has no --mode: it scores every mode listed in --modes (e.g. --modes global)");
   if (!a.parse(argv, std::cout)) return 0;
-  const Device device = apply_runtime_options(a);
-  models::LoadedModel lm = models::load_model(a.require("model"));
-  std::string spec = a.get("degrade");
-  if (spec == "auto") {
-    spec = lm.info.eval_degradation;
-    TLC_CHECK(!spec.empty(), Error, "eval: --degrade auto: the model records no evaluation degradation");
-  }
-  const std::vector<EvalPair> pairs = load_eval_pairs(a.require("data"), spec);
+  const std::string model_path = a.require("model"), dir = a.require("data");
+  check_input_file(model_path, "--model");
+  check_input(dir, "--data");
+  const std::string degrade = degrade_arg(a, dir);
   const std::vector<models::Mode> modes = parse_modes(a.get("modes"));
-  models::InferenceOptions opt = inference_options(a, lm.info);
+  const InferenceArgs iargs =
+      inference_args(a, std::find(modes.begin(), modes.end(), models::Mode::Tile) != modes.end(), "add tile to --modes");
+  if (a.has("json")) check_output_file(a.get("json"), "--json", {"json"});
+  if (a.has("save")) check_output_folder(a.get("save"), "--save");
+  const Device device = apply_runtime_options(a);
+  exit_on_interrupt();
+
+  models::LoadedModel lm = models::load_model(model_path);
+  const std::string spec = resolve_degrade(degrade, lm.info, dir);
+  std::size_t skipped = 0;
+  const std::vector<EvalPair> pairs = load_eval_pairs(dir, spec, a.is_set("skip-bad"), &skipped);
+  if (skipped > 0) std::fprintf(stderr, "tlc eval: skipped %zu unreadable image(s)\n", skipped);
+  models::InferenceOptions opt = inference_options(iargs, lm.info);
   lm.model->to(device);
 
   // scores[image][mode]
@@ -128,15 +159,17 @@ int cmd_eval(const Argv& argv) {
     root.set("degradation", Value(spec));
     root.set("modes", jm);
     root.set("images", images);
+    OutputWrite guard;
     io::write_file_atomic(a.get("json"), root.dump() + "\n");
   }
   if (save) {
     std::filesystem::create_directories(a.get("save"));
     for (size_t i = 0; i < pairs.size(); ++i) {
       const std::string stem = std::filesystem::path(pairs[i].name).stem().string();
-      write_side_by_side((std::filesystem::path(a.get("save")) / (stem + ".png")).string(), pairs[i], outputs[i]);
+      write_side_by_side((std::filesystem::path(a.get("save")) / (stem + ".png")).string(), pairs[i], modes, outputs[i],
+                         scores[i]);
     }
-    std::fprintf(stderr, "side-by-side images ([degraded | %s | clean]) in %s\n", a.get("modes").c_str(),
+    std::fprintf(stderr, "labelled side-by-side images ([degraded | %s | clean]) in %s\n", a.get("modes").c_str(),
                  a.get("save").c_str());
   }
   return 0;

@@ -1,31 +1,34 @@
 // tlc sweep: PSNR against the TLC window scale — the paper's Fig. 3b — as CSV and SVG.
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cli/commands.hpp"
 #include "cli/evaluate.hpp"
+#include "cli/interrupt.hpp"
+#include "cli/paths.hpp"
 #include "cli/svg_plot.hpp"
 
 namespace tlc::cli {
 
 int cmd_sweep(const Argv& argv) {
   Args a("sweep", "Mean PSNR/SSIM of TLC inference for each window scale (window = scale x the training-time map\n"
-                  "size), with global inference as the reference line: the paper's Fig. 3b.");
+                  "size), with global inference as the reference line: the paper's Fig. 3b. The CSV has the\n"
+                  "columns mode,scale,psnr,ssim (scale empty for the global row).");
   a.option("model", "FILE", "model file").alias('m', "model");
   a.option("data", "DIR", "paired folder or folder of clean images");
-  a.option("degrade", "SPEC|auto", "degradation for clean images (auto: the model's evaluation degradation)", "auto");
+  add_degrade_option(a);
   a.option("scales", "LIST", "window scales", "1,1.25,1.5,2,3,4");
-  a.option("train-size", "N|HxW", "override the model's training size");
-  a.option("csv", "FILE", "write scale,psnr,ssim rows");
+  a.option("train-size", "N|WxH", "override the model's training size");
+  a.option("csv", "FILE", "write mode,scale,psnr,ssim rows");
   a.option("svg", "FILE", "write a plot");
   add_runtime_options(a);
   if (!a.parse(argv, std::cout)) return 0;
-  const Device device = apply_runtime_options(a);
-  models::LoadedModel lm = models::load_model(a.require("model"));
-  std::string spec = a.get("degrade");
-  if (spec == "auto") spec = lm.info.eval_degradation;
-  const auto pairs = load_eval_pairs(a.require("data"), spec);
+  const std::string model_path = a.require("model"), dir = a.require("data");
+  check_input_file(model_path, "--model");
+  check_input(dir, "--data");
+  const std::string degrade = degrade_arg(a, dir);
   std::vector<double> scales;
   {
     std::stringstream ss(a.get("scales"));
@@ -40,8 +43,18 @@ int cmd_sweep(const Argv& argv) {
       scales.push_back(v);
     }
   }
+  if (scales.empty()) throw UsageError("--scales expects a list such as 1,1.5,2");
+  std::optional<models::ImageSize> train_size;
+  if (a.has("train-size")) train_size = size_option(a, "train-size");
+  if (a.has("csv")) check_output_file(a.get("csv"), "--csv", {"csv"});
+  if (a.has("svg")) check_output_file(a.get("svg"), "--svg", {"svg"});
+  const Device device = apply_runtime_options(a);
+  exit_on_interrupt();
+
+  models::LoadedModel lm = models::load_model(model_path);
+  const auto pairs = load_eval_pairs(dir, resolve_degrade(degrade, lm.info, dir));
   models::InferenceOptions opt = models::inference_options(lm.info);
-  if (a.has("train-size")) std::tie(opt.train_h, opt.train_w) = models::parse_size(a.get("train-size"), "--train-size");
+  if (train_size) opt.train_h = train_size->h, opt.train_w = train_size->w;
   lm.model->to(device);
 
   auto mean_score = [&](const std::string& label) {
@@ -60,20 +73,21 @@ int cmd_sweep(const Argv& argv) {
   const Score global = mean_score("global");
   std::printf("%-8s %10s %8s\n", "scale", "PSNR", "SSIM");
   std::printf("%-8s %10.3f %8.4f\n", "global", global.psnr, global.ssim);
-  std::string csv = "scale,psnr,ssim\nglobal," + std::to_string(global.psnr) + "," + std::to_string(global.ssim) + "\n";
+  std::string csv = "mode,scale,psnr,ssim\nglobal,," + std::to_string(global.psnr) + "," + std::to_string(global.ssim) + "\n";
   Series tlc_series{"TLC", {}, {}}, global_series{"global", {}, {}};
   for (double s : scales) {
     opt.mode = models::Mode::TLC;
     opt.scale = s;
     models::prepare(*lm.model, opt);
-    const Score r = mean_score("scale " + std::to_string(s).substr(0, 4));
+    const Score r = mean_score("scale " + number_text(s));
     std::printf("%-8g %10.3f %8.4f\n", s, r.psnr, r.ssim);
-    csv += std::to_string(s) + "," + std::to_string(r.psnr) + "," + std::to_string(r.ssim) + "\n";
+    csv += "tlc," + number_text(s) + "," + std::to_string(r.psnr) + "," + std::to_string(r.ssim) + "\n";
     tlc_series.x.push_back(s);
     tlc_series.y.push_back(r.psnr);
     global_series.x.push_back(s);
     global_series.y.push_back(global.psnr);
   }
+  OutputWrite guard;
   if (a.has("csv")) io::write_file_atomic(a.get("csv"), csv);
   if (a.has("svg"))
     io::write_file_atomic(a.get("svg"), svg_line_plot({tlc_series, global_series}, "PSNR vs TLC window scale",

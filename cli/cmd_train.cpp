@@ -2,8 +2,6 @@
 // inference; data-parallel over the ranks of mpirun / srun. Three steps: settings (every argument
 // checked, nothing written), data (the training set and the held-out images), then the run
 // folder and the trainer.
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -14,6 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/evaluate.hpp"
+#include "cli/interrupt.hpp"
 #include "cli/train_data.hpp"
 #include "tlc/data/dataset.hpp"
 #include "tlc/dist/collectives.hpp"
@@ -89,8 +88,6 @@ std::string key_help() {
        "its cores unless --threads says otherwise; see docs/DISTRIBUTED.md\n";
   return s;
 }
-
-std::atomic<bool> g_stop{false};
 
 // The settings of a run, every one checked; nothing is written while they are read.
 struct Settings {
@@ -305,7 +302,7 @@ int train(const Args& a, const Settings& s, dist::Communicator& world) {
 
   const train::TrainOptions to = train_options(c, s.arch);
   std::map<std::string, std::string> meta = {{"tlc.arch", models::config_json(models::model_config(*model))},
-                                             {"tlc.train_size", models::size_text(patch, patch)}};
+                                             {"tlc.train_size", models::hw_text(patch, patch)}};
   if (!run_id.empty()) meta["tlc.run_id"] = run_id;
   train::Trainer trainer(
       *model, [&](const TensorF& x) { return model->forward_all(x); }, nullptr, to, s.out, meta);
@@ -333,9 +330,8 @@ int train(const Args& a, const Settings& s, dist::Communicator& world) {
   });
   auto validate = [&](long long) { return validation_text(*model, data.val, patch, device); };
   trainer.set_validate(validate);
-  g_stop = false;
-  for (int sig : {SIGINT, SIGTERM}) std::signal(sig, [](int) { g_stop = true; });
-  trainer.set_stop_request([] { return g_stop.load(); });
+  stop_on_interrupt();
+  trainer.set_stop_request(stop_requested);
 
   if (lead) {
     std::string ranks;

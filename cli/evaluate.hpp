@@ -1,21 +1,22 @@
 #pragma once
 // Evaluation data and scoring shared by `tlc eval`, `tlc sweep` and validation in `tlc train`:
-// pairs of (degraded, clean) full-size images — from a paired folder (input/ + target/) or a
-// folder of clean images degraded by a spec, seeded per image name so runs repeat — and the
-// per-mode PSNR / SSIM / time / peak memory exactly as spec section 8.
+// pairs of (degraded, clean) full-size images read by the library's data folders — a paired
+// folder (input/ + target/) as stored, or a folder of clean images degraded by a spec, seeded per
+// image name so runs repeat — and the per-mode PSNR / SSIM / time / peak memory, scored on
+// uint8-rounded images as the paper does (docs/TLC.md).
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "cli/common.hpp"
-#include "tlc/core/progress.hpp"
+#include "cli/memory.hpp"
 #include "models/inference.hpp"
+#include "models/model_file.hpp"
+#include "tlc/core/progress.hpp"
+#include "tlc/data/dataset.hpp"
 #include "tlc/data/degrade.hpp"
-#include "tlc/data/image.hpp"
 #include "tlc/metrics/psnr.hpp"
 #include "tlc/metrics/ssim.hpp"
 
@@ -33,32 +34,70 @@ inline std::uint64_t name_seed(const std::string& name, std::uint64_t salt = 0) 
   return h;
 }
 
-inline std::vector<EvalPair> load_eval_pairs(const std::string& dir, const std::string& degrade_spec) {
+// A paired folder holds input/ and target/; anything else is a folder of clean images.
+inline bool is_paired_folder(const std::string& dir) {
   namespace fs = std::filesystem;
-  std::vector<EvalPair> out;
-  const bool paired = fs::is_directory(fs::path(dir) / "input") && fs::is_directory(fs::path(dir) / "target");
-  if (paired) {
-    TLC_CHECK(degrade_spec.empty() || degrade_spec == "none", Error, "eval: '", dir,
-              "' is a paired folder (input/ + target/); --degrade applies only to folders of clean images");
-    for (const std::string& in : list_images((fs::path(dir) / "input").string())) {
-      const std::string name = fs::path(in).filename().string();
-      const fs::path target = fs::path(dir) / "target" / name;
-      TLC_CHECK(fs::exists(target), IoError, "eval: '", in, "' has no target '", target.string(), "'");
-      EvalPair p{name, data::read_image(in).rgb, data::read_image(target.string()).rgb};
-      TLC_CHECK(p.degraded.shape() == p.clean.shape(), ShapeError, "eval: '", name, "': input ",
-                p.degraded.shape().str(), " and target ", p.clean.shape().str(), " differ in size");
-      out.push_back(std::move(p));
-    }
-    return out;
+  return fs::is_directory(fs::path(dir) / "input") && fs::is_directory(fs::path(dir) / "target");
+}
+
+// The --degrade option of eval and sweep: the same default (auto) and help in both.
+inline void add_degrade_option(Args& a) {
+  a.option("degrade", "SPEC|auto",
+           "degradation of a folder of clean images (docs/DATA.md); auto: the one the model records for "
+           "evaluation. Not used with a paired folder",
+           "auto");
+}
+
+// The degradation spec for `dir` ("" for a paired folder), checked before anything is loaded.
+// `auto` is resolved later, from the model (resolve_degrade).
+inline std::string degrade_arg(const Args& a, const std::string& dir) {
+  const std::string spec = a.get("degrade");
+  if (is_paired_folder(dir)) {
+    if (a.has("degrade") && spec != "auto" && spec != "none")
+      throw UsageError("--degrade " + spec + ": '" + dir +
+                       "' is a paired folder (input/ + target/) whose inputs are already degraded");
+    return "";
   }
-  TLC_CHECK(!degrade_spec.empty(), Error, "eval: '", dir,
-            "' holds clean images: give --degrade SPEC (or auto for the model's recorded evaluation degradation)");
-  const data::Degradation deg = data::Degradation::parse(degrade_spec);
-  for (const std::string& f : list_images(dir)) {
-    const std::string name = std::filesystem::path(f).filename().string();
-    TensorF clean = data::read_image(f).rgb;
-    Rng rng(name_seed(name));
-    out.push_back({name, deg.apply(clean, rng), clean});
+  if (spec != "auto") {
+    try {
+      data::Degradation::parse(spec);
+    } catch (const Error& e) {
+      throw UsageError(std::string("--degrade: ") + e.what());
+    }
+  }
+  return spec;
+}
+
+inline std::string resolve_degrade(const std::string& spec, const models::ModelInfo& info, const std::string& dir) {
+  if (spec != "auto") return spec;
+  TLC_CHECK(!info.eval_degradation.empty(), Error, "--degrade auto: the model records no evaluation degradation; '", dir,
+            "' holds clean images, so give --degrade SPEC (docs/DATA.md)");
+  return info.eval_degradation;
+}
+
+// The evaluation pairs of `dir` (degrade_spec: "" for a paired folder). With skip_bad, unreadable
+// files are skipped and counted in *skipped.
+inline std::vector<EvalPair> load_eval_pairs(const std::string& dir, const std::string& degrade_spec, bool skip_bad = false,
+                                             std::size_t* skipped = nullptr) {
+  data::FolderOptions fo;
+  fo.skip_bad = skip_bad;
+  std::unique_ptr<data::Dataset> ds;
+  std::size_t bad = 0;
+  if (is_paired_folder(dir)) {
+    auto p = std::make_unique<data::PairedFolder>(dir, fo);
+    bad = p->skipped().size();
+    ds = std::move(p);
+  } else {
+    auto c = std::make_unique<data::CleanFolder>(dir, degrade_spec, fo);
+    bad = c->skipped().size();
+    ds = std::move(c);
+  }
+  if (skipped) *skipped = bad;
+  std::vector<EvalPair> out;
+  for (std::size_t i = 0; i < ds->size(); ++i) {
+    Rng rng(name_seed(ds->name(i)));
+    data::Pair p = ds->full(i, rng);
+    out.push_back({ds->name(i), p.input, p.target});
   }
   return out;
 }
@@ -66,25 +105,6 @@ inline std::vector<EvalPair> load_eval_pairs(const std::string& dir, const std::
 struct Score {
   double psnr = 0, ssim = 0, seconds = 0, peak_mb = 0;
 };
-
-// Peak resident memory since the last reset, in MiB (Linux: VmHWM, reset by clear_refs 5).
-inline void reset_peak_memory() {
-  std::ofstream f("/proc/self/clear_refs");
-  if (f) f << "5";
-#if defined(TLC_WITH_CUDA)
-  if (cuda_device_count() > 0) cuda::reset_peak_allocated_bytes();
-#endif
-}
-inline double peak_memory_mb(Device device) {
-#if defined(TLC_WITH_CUDA)
-  if (device.is_cuda()) return static_cast<double>(cuda::peak_allocated_bytes()) / (1024.0 * 1024.0);
-#endif
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return 0.0;
-}
 
 // Restores `p.degraded` with the prepared model and scores it against `p.clean`.
 inline Score score_one(models::Restorer& model, const EvalPair& p, const models::InferenceOptions& opt, Device device,

@@ -51,7 +51,7 @@ struct TrainingData {
 inline TrainingData load_training_data(const models::Config& c, bool with_validation) {
   TrainingData d;
   const std::string dir = c.str("data.dir", "");
-  d.paired = std::filesystem::is_directory(std::filesystem::path(dir) / "input");
+  d.paired = is_paired_folder(dir);
   std::shared_ptr<data::Dataset> all;
   if (d.paired) all = std::make_shared<data::PairedFolder>(dir);
   else all = std::make_shared<data::CleanFolder>(dir, c.str("data.degrade", ""));

@@ -1,5 +1,5 @@
 #pragma once
-// HINet (Chen et al. 2021), read side by side with the official HINet_arch.py (spec 3): two UNet
+// HINet (Chen et al. 2021), read side by side with the official HINet_arch.py: two UNet
 // stages, half-instance norm at encoder levels [hin_left, hin_right], SAM between the stages and
 // cross-stage feature fusion (CSFF). Returns both stage outputs; the restored image is the last.
 #include <vector>

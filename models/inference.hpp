@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "models/defaults.hpp"
 #include "models/restorer.hpp"
 #include "tlc/core/thread_pool.hpp"
 #include "tlc/local/convert.hpp"
@@ -27,8 +28,8 @@ inline std::string mode_name(Mode m) { return m == Mode::Global ? "global" : m =
 
 struct InferenceOptions {
   Mode mode = Mode::TLC;
-  double scale = 1.5;              // TLC window = scale × the training-time map size
-  index_t train_h = 256, train_w = 256;
+  double scale = kDefaultScale;    // TLC window = scale × the training-time map size
+  index_t train_h = kDefaultTrainSize, train_w = kDefaultTrainSize;
   index_t tile = 0;                // tile side; 0 = the training size
   index_t overlap = 32;            // tile overlap in pixels
   // Map sizes of the aggregating layers recorded at recorded_h x recorded_w (a model file's
@@ -72,24 +73,22 @@ inline float tile_weight(index_t p, index_t len, index_t start, index_t size, in
   return w;
 }
 
-// Restores x [N,C,H,W] (no gradients kept). The model must have been prepared for opt.mode.
-inline TensorF restore(Restorer& model, const TensorF& x, const InferenceOptions& opt) {
+// Runs the model, as it is prepared, on overlapping th×tw tiles of x [N,C,H,W] and blends them.
+inline TensorF restore_tiled(Restorer& model, const TensorF& x, index_t tile_h, index_t tile_w, index_t overlap) {
   NoGrad no_grad;
-  if (opt.mode != Mode::Tile) return model.forward(x);
   const index_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-  const index_t th = std::min(opt.tile > 0 ? opt.tile : opt.train_h, h);
-  const index_t tw = std::min(opt.tile > 0 ? opt.tile : opt.train_w, w);
-  TLC_CHECK(opt.overlap >= 0 && opt.overlap < std::min(th, tw), Error, "tile: expected 0 <= overlap < tile, found overlap ",
-            opt.overlap, " for tiles ", th, "x", tw);
+  const index_t th = std::min(tile_h, h), tw = std::min(tile_w, w);
+  TLC_CHECK(overlap >= 0 && overlap < std::min(th, tw), Error, "tile: expected 0 <= overlap < tile, found overlap ",
+            overlap, " for tiles ", tw, "x", th);
   TensorF acc = TensorF::zeros({n, c, h, w});
   std::vector<float> weight(static_cast<size_t>(h * w), 0.0f), wy(static_cast<size_t>(th)), wx(static_cast<size_t>(tw));
   float* pa = acc.data();
-  for (index_t top : tile_starts(h, th, opt.overlap))
-    for (index_t left : tile_starts(w, tw, opt.overlap)) {
+  for (index_t top : tile_starts(h, th, overlap))
+    for (index_t left : tile_starts(w, tw, overlap)) {
       const TensorF out = model.forward(ops::crop(x, top, left, th, tw)).cpu();
       // The blending weight is separable: a ramp per axis.
-      for (index_t i = 0; i < th; ++i) wy[static_cast<size_t>(i)] = tile_weight(i, th, top, h, opt.overlap);
-      for (index_t j = 0; j < tw; ++j) wx[static_cast<size_t>(j)] = tile_weight(j, tw, left, w, opt.overlap);
+      for (index_t i = 0; i < th; ++i) wy[static_cast<size_t>(i)] = tile_weight(i, th, top, h, overlap);
+      for (index_t j = 0; j < tw; ++j) wx[static_cast<size_t>(j)] = tile_weight(j, tw, left, w, overlap);
       for (index_t i = 0; i < th; ++i) {
         float* wrow = weight.data() + (top + i) * w + left;
         for (index_t j = 0; j < tw; ++j) wrow[j] += wy[static_cast<size_t>(i)] * wx[static_cast<size_t>(j)];
@@ -110,6 +109,13 @@ inline TensorF restore(Restorer& model, const TensorF& x, const InferenceOptions
       for (index_t p = 0; p < h * w; ++p) pa[plane * h * w + p] /= weight[static_cast<size_t>(p)];
   });
   return acc.to(x.device());
+}
+
+// Restores x [N,C,H,W] (no gradients kept). The model must have been prepared for opt.mode.
+inline TensorF restore(Restorer& model, const TensorF& x, const InferenceOptions& opt) {
+  NoGrad no_grad;
+  if (opt.mode != Mode::Tile) return model.forward(x);
+  return restore_tiled(model, x, opt.tile > 0 ? opt.tile : opt.train_h, opt.tile > 0 ? opt.tile : opt.train_w, opt.overlap);
 }
 
 }  // namespace tlc::models

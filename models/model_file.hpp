@@ -6,15 +6,17 @@
 //   tlc.train_size      "HxW" — the training patch size TLC calibrates at
 //   tlc.degradation     the training degradation spec (data/degrade.hpp), if known
 //   tlc.eval_degradation the degradation the model is evaluated under (`tlc eval --degrade auto`)
-//   tlc.windows         JSON array of {"name","kind","map":[h,w],"window":[kh,kw]} at scale 1.5; the
-//                       maps let TLC skip its calibration forward (inference_options)
+//   tlc.windows         JSON array of {"name","kind","map":[h,w],"window":[kh,kw]} at the default scale
+//                       (models/defaults.hpp); the maps let TLC skip its calibration forward (inference_options)
 // Unknown metadata keys are kept (and ignored).
 #include <map>
 #include <memory>
 #include <string>
 
+#include "models/defaults.hpp"
 #include "models/inference.hpp"
 #include "models/registry.hpp"
+#include "models/size.hpp"
 #include "tlc/io/json.hpp"
 #include "tlc/io/safetensors.hpp"
 #include "tlc/local/convert.hpp"
@@ -24,30 +26,11 @@ namespace tlc::models {
 
 struct ModelInfo {
   Config config;                     // includes "arch"
-  index_t train_h = 256, train_w = 256;
+  index_t train_h = kDefaultTrainSize, train_w = kDefaultTrainSize;
   std::string degradation, eval_degradation;
   std::map<std::string, std::string> metadata;  // everything, as stored
   std::vector<local::LayerWindow> recorded_maps;  // tlc.windows' maps (at train_h x train_w), if readable
 };
-
-inline std::string size_text(index_t h, index_t w) { return std::to_string(h) + "x" + std::to_string(w); }
-
-// Parses "N" or "HxW".
-inline std::pair<index_t, index_t> parse_size(const std::string& s, const std::string& what = "size") {
-  auto num = [&](const std::string& t) -> index_t {
-    TLC_CHECK(!t.empty() && t.find_first_not_of("0123456789") == std::string::npos && t.size() < 7, Error, what,
-              ": expected N or HxW with positive integers, found '", s, "'");
-    index_t v = std::stoll(t);
-    TLC_CHECK(v > 0, Error, what, ": expected positive sizes, found '", s, "'");
-    return v;
-  };
-  const size_t x = s.find('x');
-  if (x == std::string::npos) {
-    index_t n = num(s);
-    return {n, n};
-  }
-  return {num(s.substr(0, x)), num(s.substr(x + 1))};
-}
 
 inline std::string config_json(const Config& c) {
   io::json::Value o = io::json::Value::object();
@@ -97,13 +80,13 @@ inline void save_model(const std::string& path, Restorer& model, const ModelInfo
   std::map<std::string, std::string> meta = info.metadata;
   meta["tlc.format"] = "1";
   meta["tlc.arch"] = config_json(model_config(model));
-  meta["tlc.train_size"] = size_text(info.train_h, info.train_w);
+  meta["tlc.train_size"] = hw_text(info.train_h, info.train_w);
   if (!info.degradation.empty()) meta["tlc.degradation"] = info.degradation;
   if (!info.eval_degradation.empty()) meta["tlc.eval_degradation"] = info.eval_degradation;
   // Windows as local::convert sets them at the training size: their maps spare every later TLC
   // run of this file the calibration forward (inference_options).
   const auto saved = local::windows(model);
-  const auto listing = local::convert(model, {info.train_h, info.train_w, 1.5, model.image_channels()});
+  const auto listing = local::convert(model, {info.train_h, info.train_w, kDefaultScale, model.image_channels()});
   local::apply_windows(model, saved);
   meta["tlc.windows"] = windows_json(listing).dump();
   io::save_safetensors(path, nn::state_dict(model), meta);
@@ -149,8 +132,11 @@ inline LoadedModel load_model(const std::string& path) {
   out.info.metadata = data.metadata;
   out.info.config = config_from_json(io::json::parse(it->second), "load_model '" + path + "'");
   TLC_CHECK(out.info.config.has("arch"), FormatError, "load_model '", path, "': the config names no arch");
-  if (auto ts = data.metadata.find("tlc.train_size"); ts != data.metadata.end())
-    std::tie(out.info.train_h, out.info.train_w) = parse_size(ts->second, "load_model '" + path + "': tlc.train_size");
+  if (auto ts = data.metadata.find("tlc.train_size"); ts != data.metadata.end()) {
+    const ImageSize t = parse_hw(ts->second, "load_model '" + path + "': tlc.train_size");
+    out.info.train_h = t.h;
+    out.info.train_w = t.w;
+  }
   if (auto d = data.metadata.find("tlc.degradation"); d != data.metadata.end()) out.info.degradation = d->second;
   if (auto d = data.metadata.find("tlc.eval_degradation"); d != data.metadata.end()) out.info.eval_degradation = d->second;
   out.info.recorded_maps = recorded_maps(data.metadata);
@@ -161,7 +147,7 @@ inline LoadedModel load_model(const std::string& path) {
   return out;
 }
 
-// Inference options for a loaded model (TLC, scale 1.5): its training size and recorded maps.
+// Inference options for a loaded model (TLC at the default scale): its training size and recorded maps.
 inline InferenceOptions inference_options(const ModelInfo& info) {
   InferenceOptions o;
   o.train_h = o.recorded_h = info.train_h;

@@ -1,7 +1,7 @@
 #pragma once
 // NAFNet and its "Baseline" (Chu et al., "Simple Baselines for Image Restoration"), read side by
-// side with the official NAFNet_arch.py / Baseline_arch.py: same modules, same names, same order
-// (spec section 2). TLC touches only the pools inside SCA / SE.
+// side with the official NAFNet_arch.py / Baseline_arch.py: same modules, same names, same order.
+// TLC touches only the pools inside SCA / SE.
 #include <memory>
 #include <vector>
 
@@ -92,7 +92,7 @@ class BaselineBlock : public nn::Module<float> {
   std::shared_ptr<nn::LayerNorm2d<float>> norm1_, norm2_;
 };
 
-// The UNet shared by NAFNet and Baseline (spec 2.3), parameterised by its block type.
+// The UNet shared by NAFNet and Baseline, parameterised by its block type.
 class NAFNetUNet : public Restorer {
  public:
   NAFNetUNet(const NAFNetConfig& cfg, bool baseline) : cfg_(cfg), baseline_(baseline) {

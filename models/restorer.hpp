@@ -1,6 +1,6 @@
 #pragma once
 // The interface every restorer in models/ implements: image in, image out, same size. Inputs
-// are zero-padded bottom/right to the model's multiple and cropped back (spec 1.8); the zeros
+// are zero-padded bottom/right to the model's multiple and cropped back; the zeros
 // take part in every global or local statistic, as in the official code.
 #include <string>
 

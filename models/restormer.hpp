@@ -1,6 +1,6 @@
 #pragma once
-// Restormer (Zamir et al. 2022), read side by side with the official restormer_arch.py (spec 4):
-// a 4-level transformer UNet of MDTA + GDFN blocks. TLC converts every MDTA (spec 6.5).
+// Restormer (Zamir et al. 2022), read side by side with the official restormer_arch.py:
+// a 4-level transformer UNet of MDTA + GDFN blocks. TLC converts every MDTA (docs/TLC.md).
 #include <vector>
 
 #include "models/restorer.hpp"

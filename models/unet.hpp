@@ -1,5 +1,5 @@
 #pragma once
-// `unet`: the paper's Table-7 base network (spec 7.3/7.4) — one HINet-style UNet stage without
+// `unet`: the paper's Table-7 base network — one HINet-style UNet stage without
 // HIN, with an optional global module in every encoder block (see unet_blocks.hpp for exactly
 // where each goes). Names follow HINet: conv_01, down_path.i.*, up_path.k.*, skip_conv.k.*, last.
 #include <vector>

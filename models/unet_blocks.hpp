@@ -1,5 +1,5 @@
 #pragma once
-// HINet's building blocks (spec 3), shared by `hinet` and by the Table-7 `unet`:
+// HINet's building blocks (HINet_arch.py), shared by `hinet` and by the Table-7 `unet`:
 // UNetConvBlock (3x3 conv, optional norm, LeakyReLU, 3x3 conv, LeakyReLU, optional attention on
 // the residual branch, + 1x1 identity, optional CSFF, optional 4x4/s2 downsample), UNetUpBlock
 // (2x2/s2 transposed conv, concat with the bridge, conv block) and SAM.

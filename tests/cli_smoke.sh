@@ -23,7 +23,7 @@ grep -q "resumed .*iter_00000006" "$work/resume.log" || fail "resume did not sta
 [ "$(wc -l < "$work/run/log.csv")" -eq 10 ] || fail "resume should append 3 rows"
 
 "$tlc" info "$work/run/model.safetensors" | grep -q "window 48x48" || fail "info lists no 48x48 window"
-"$tlc" info --json "$work/run/model.safetensors" | grep -q '"train_size":"32x32"' || fail "info --json"
+"$tlc" info --json "$work/run/model.safetensors" | grep -q '"train_size":{"width":32,"height":32}' || fail "info --json"
 "$tlc" info --json --size 32x32 "$work/run/model.safetensors" | grep -q '"macs_tlc"' || fail "info --json: no TLC MACs"
 
 "$tlc" restore -m "$work/run/model.safetensors" -i "$work/photos/moss_texture.png" -o "$work/out.png" --mode tlc 2>/dev/null

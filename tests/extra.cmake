@@ -8,6 +8,8 @@ if(TARGET tlc_cli)
   set_tests_properties(cli:smoke PROPERTIES TIMEOUT 600)
   add_test(NAME cli:train_runs COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/train_runs.sh $<TARGET_FILE:tlc_cli> ${PROJECT_SOURCE_DIR})
   set_tests_properties(cli:train_runs PROPERTIES TIMEOUT 600)
+  add_test(NAME cli:usage COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli_usage.sh $<TARGET_FILE:tlc_cli> ${PROJECT_SOURCE_DIR})
+  set_tests_properties(cli:usage PROPERTIES TIMEOUT 300)
   add_test(NAME cli:shipped_models
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/shipped_models.sh $<TARGET_FILE:tlc_cli> ${PROJECT_SOURCE_DIR})
   set_tests_properties(cli:shipped_models PROPERTIES TIMEOUT 300)

@@ -7,7 +7,7 @@
 #include "tlc/io/json.hpp"
 #include "tlc/io/torch_checkpoint.hpp"
 #include "tlc/nn/state_dict.hpp"
-#include "weights_tools/detect_arch.hpp"
+#include "models/detect_arch.hpp"
 
 using namespace tlc;
 
@@ -22,7 +22,7 @@ TEST_CASE("detect_arch recovers architecture and options from every fixture chec
     const std::string name = f.find("name")->as_string();
     INFO(name);
     const auto tensors = io::load_torch_checkpoint(kDir + f.find("weights")->as_string());
-    const models::Config detected = weights::detect_arch(tensors);
+    const models::Config detected = models::detect_arch(tensors);
     CHECK(detected.str("arch", "") == f.find("arch")->as_string());
     for (const auto& [key, value] : f.find("config")->as_object()) {
       // Shapes cannot tell GN from IN, nor see the parameter-free GE: those need --set module=...
@@ -42,8 +42,8 @@ TEST_CASE("detect_arch recovers architecture and options from every fixture chec
 }
 
 TEST_CASE("detect_arch refuses unknown layouts with a clear error") {
-  weights::Named t{{"backbone.conv.weight", TensorF::zeros({4, 3, 3, 3})}};
-  CHECK_THROWS_WITH(weights::detect_arch(t), Catch::Contains("no known architecture"));
+  models::Named t{{"backbone.conv.weight", TensorF::zeros({4, 3, 3, 3})}};
+  CHECK_THROWS_WITH(models::detect_arch(t), Catch::Contains("no known architecture"));
 }
 
 TEST_CASE("unet module_from: the module only from that level down, detected and round-tripped") {
@@ -55,7 +55,7 @@ TEST_CASE("unet module_from: the module only from that level down, detected and 
     c.set("module", module);
     c.set("module_from", "1");
     auto model = models::make_model("unet", c);
-    const weights::Named t = nn::state_dict(*model);
+    const models::Named t = nn::state_dict(*model);
     bool level0 = false, level1 = false;
     for (const auto& [name, v] : t) {
       const bool has_module = name.find(".norm.") != std::string::npos || name.find(".se.") != std::string::npos ||
@@ -65,7 +65,7 @@ TEST_CASE("unet module_from: the module only from that level down, detected and 
     }
     CHECK_FALSE(level0);
     CHECK(level1);
-    const models::Config detected = weights::detect_arch(t);
+    const models::Config detected = models::detect_arch(t);
     CHECK(detected.str("module", "") == module);
     CHECK(detected.str("module_from", "") == "1");
     CHECK(models::model_config(*model).str("module_from", "") == "1");

@@ -202,3 +202,12 @@ TEST_CASE("safetensors: every truncation and every single-byte corruption is ref
     }
   }
 }
+
+TEST_CASE("safetensors: another kind of file is named as not a safetensors file") {
+  // The first bytes of a PNG read as a header length far beyond the file; a JSON array header
+  // and a zip archive (.pth) fail the '{' check.
+  const std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + std::string(64, '\0');
+  const std::string pth = std::string("\x08\0\0\0\0\0\0\0PK\x03\x04", 12) + std::string(8, '\0');
+  for (const std::string& bytes : {png, pth, file_bytes("[]")})
+    CHECK_THROWS_WITH(parse(bytes), Catch::Contains("safetensors 'mem.safetensors': not a safetensors file"));
+}

@@ -57,10 +57,15 @@ inline SafetensorsData parse_safetensors(std::string_view bytes, const std::stri
             bytes.size());
   const auto* base = reinterpret_cast<const unsigned char*>(bytes.data());
   const std::uint64_t header_len = load_le(base, 8);
-  TLC_CHECK(header_len <= kMaxSafetensorsHeaderBytes, FormatError, where, "header length ", header_len,
+  // Another kind of file (an image, a .pth) fails one of these first three checks: say so.
+  const std::string other = where + "not a safetensors file: ";
+  TLC_CHECK(header_len <= kMaxSafetensorsHeaderBytes, FormatError, other, "its header length ", header_len,
             " is larger than the limit of ", kMaxSafetensorsHeaderBytes, " bytes");
-  TLC_CHECK(header_len <= bytes.size() - 8, FormatError, where, "header length ", header_len,
+  TLC_CHECK(header_len <= bytes.size() - 8, FormatError, other, "its header length ", header_len,
             " runs past the end of the file (", bytes.size(), " bytes)");
+  const std::size_t first = bytes.find_first_not_of(" \t\r\n", 8);
+  TLC_CHECK(header_len > 0 && first < 8 + header_len && bytes[first] == '{', FormatError, other,
+            "expected the header to be a JSON object (starting with '{') after the 8-byte header length");
   json::Value header;
   try {
     header = json::parse(bytes.substr(8, static_cast<std::size_t>(header_len)), 8);

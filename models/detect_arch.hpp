@@ -11,11 +11,11 @@
 #include "models/config.hpp"
 #include "tlc/tensor/tensor.hpp"
 
-namespace tlc::weights {
+namespace tlc::models {
 
 using Named = std::vector<std::pair<std::string, TensorF>>;
 
-namespace detail {
+namespace detect_detail {
 inline const TensorF* find(const Named& t, const std::string& name) {
   for (auto& [n, v] : t)
     if (n == name) return &v;
@@ -52,10 +52,10 @@ inline index_t dim0(const Named& t, const std::string& name) {
   TLC_CHECK(p != nullptr, FormatError, "detect_arch: expected tensor '", name, "', found none");
   return p->size(0);
 }
-}  // namespace detail
+}  // namespace detect_detail
 
-inline models::Config detect_arch(const Named& t) {
-  using namespace detail;
+inline Config detect_arch(const Named& t) {
+  using namespace detect_detail;
   models::Config c;
   if (find(t, "intro.weight") && any_contains(t, "encoders.")) {
     const bool baseline = any_contains(t, ".se.1.weight");
@@ -145,4 +145,4 @@ inline models::Config detect_arch(const Named& t) {
       "pass --arch and --set options");
 }
 
-}  // namespace tlc::weights
+}  // namespace tlc::models
