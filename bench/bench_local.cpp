@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   nn::MDTA<float> mdta(64, 1, false);
   time_module("SE", se, [&] { (void)se.scale(x); });
   time_module("SCA", sca, [&] { (void)sca.scale(x); });
-  {  // local SCA step by step (the 1x1 conv on the valid map is spec 6.6's per-pixel attention)
+  {  // local SCA step by step (the 1x1 conv on the valid map is the official per-pixel attention of local SCA)
     const index_t k = 384;
     TensorF valid, attention;
     const double pool = best_time(reps, [&] { valid = ops::local_mean_valid(x, k, k); });

@@ -2,7 +2,7 @@
 """PyTorch and ONNX Runtime baselines for bench/bench_nafnet.cpp (same cases, same output line).
 
 NAFNet and TLC come from weights_tools/torch_models.py, the project's PyTorch statement of the
-models that also generates the test fixtures (TLC there: spec 6.1's integral-image local mean and a
+models that also generates the test fixtures (TLC there: the official integral-image local mean and a
 calibration forward at the training size).
 Benchmark-only: nothing in the build or CI runs this file.
 

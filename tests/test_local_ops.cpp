@@ -1,5 +1,5 @@
 // TLC local mean / local max: the reference code's route (valid pooling, then replicate pad),
-// global limits, the flip property of spec 6.7, gradients and errors.
+// global limits, the flip property of odd windows, gradients and errors.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -15,7 +15,7 @@ using test::random;
 
 namespace {
 
-// What the official AvgPool2d does (spec 6.1): valid k1 x k2 pooling, then replicate padding with
+// What the official AvgPool2d does (the official clamped window): valid k1 x k2 pooling, then replicate padding with
 // (k-1)//2 before and k//2 after; `reduce` is mean or max over one window.
 template <class T, class Reduce>
 TensorD reference_pool(const Tensor<T>& x, index_t K1, index_t K2, Reduce reduce) {
@@ -103,7 +103,7 @@ TEST_CASE("a window covering the map gives the global mean and max at every pixe
     for (index_t j = 0; j < 14; ++j) CHECK(col.at(1, 2, i, j) == Approx(ref.at(1, 2, 0, j)).epsilon(1e-14));
 }
 
-TEST_CASE("odd windows commute with a horizontal flip, even windows do not (spec 6.7 item 4)") {
+TEST_CASE("odd windows commute with a horizontal flip, even windows do not (a property of the official clamped windows)") {
   TensorD x = random({1, 2, 6, 11}, 5);
   for (index_t k : {1, 3, 5, 7}) {
     CHECK(test::max_abs_diff(hflip(ops::local_mean(x, 3, k)), ops::local_mean(hflip(x), 3, k)) < 1e-14);

@@ -1,4 +1,4 @@
-// PSNR / SSIM exactly as spec section 8: hand-computed tiny cases and a fixture from an independent
+// PSNR / SSIM exactly as the official psnr_ssim.py: hand-computed tiny cases and a fixture from an independent
 // Python/torch re-statement (weights_tools/make_metric_fixtures.py).
 #include <limits>
 

@@ -1,7 +1,8 @@
 // The spatially aggregating nn modules (AvgPool, MaxPool, SE, SCA, GE, CBAM, InstanceNorm2d,
 // GroupNorm, MDTA), global and local: a window covering the map gives the global output; smaller
-// windows match brute-force references written here with explicit loops (clamped windows of spec
-// 6.1, overlapping attention windows of spec 6.5); gradients in double; calibration by convert.
+// windows match brute-force references written here with explicit loops (the official clamped
+// windows, the overlapping attention windows of the official Restormer TLC code); gradients in
+// double; calibration by convert.
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -47,7 +48,7 @@ void set_windows(nn::Module<T>& m, WindowSize w) {
 
 // ---- brute-force references (double, explicit loops) --------------------------------------
 
-// Window extent and clamped start along an axis (spec 6.1); K <= 0 means global.
+// Window extent and clamped start along an axis (the official clamped window); K <= 0 means global.
 index_t extent(index_t K, index_t size) { return K <= 0 ? size : std::min(K, size); }
 index_t start(index_t i, index_t k, index_t size) { return std::clamp<index_t>(i - (k - 1) / 2, 0, size - k); }
 
@@ -176,7 +177,7 @@ TensorD norm_ref(const TensorD& x, const Weights& w, index_t groups, double eps,
   return y;
 }
 
-// Restormer attention: qkv on the full map, then per window (spec 6.5: local::window_starts
+// Restormer attention: qkv on the full map, then per window (the official overlapping windows: local::window_starts
 // per axis, row-major) and head: L2-normalised q, k over the window's pixels, softmax over
 // channels of q k^T * temperature, A v; overlaps averaged; project_out on the merged map.
 TensorD mdta_ref(const TensorD& x, const Weights& w, index_t heads, WindowSize win) {
@@ -457,7 +458,7 @@ TEST_CASE("covering windows reproduce the global outputs exactly; local SE/SCA/C
   CHECK(macs(cbam) == double(2 * 2 * kC * kHidden * 7 * 8 + 2 * 49 * 9 * 11));  // + the 7x7 spatial conv
 }
 
-TEST_CASE("MDTA without bias: local windows of spec 6.5, batch 2, gradients") {
+TEST_CASE("MDTA without bias: local windows of the official Restormer TLC code, batch 2, gradients") {
   nn::manual_seed(23);
   nn::MDTA<double> m(6, 3, false);
   perturb(m, 24);

@@ -157,7 +157,7 @@ TEST_CASE("Adam leaves parameters without a gradient alone and rejects frozen pa
   CHECK_THROWS_AS(optim::Adam<double>({frozen}, {}), Error);
 }
 
-TEST_CASE("cosine schedule: the spec 7.1 formula and torch CosineAnnealingLR stepped t-1 times") {
+TEST_CASE("cosine schedule: the official recipe's formula and torch CosineAnnealingLR stepped t-1 times") {
   for (const auto& c : field(expected(), "cosine").as_array()) {
     const double lr0 = field(c, "lr0").as_double(), eta_min = field(c, "eta_min").as_double();
     const long long t_max = field(c, "t_max").as_int();

@@ -62,7 +62,7 @@ TEST_CASE("a small NAFNet (width 8) overfits one 32x32 batch with the PSNR loss 
   c.width = 8;
   models::NAFNetUNet net(c, false);
   auto [noisy, clean] = denoising_pair({2, 3, 32, 32}, 3);
-  optim::AdamOptions o;  // spec 7.1: lr 1e-3, betas (0.9, 0.9), wd 1e-3, clip 0.01
+  optim::AdamOptions o;  // the NAFNet recipe: lr 1e-3, betas (0.9, 0.9), wd 1e-3, clip 0.01
   o.beta2 = 0.9;
   o.weight_decay = 1e-3;
   optim::Adam<float> opt(net.parameters(), o);

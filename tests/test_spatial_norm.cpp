@@ -12,7 +12,7 @@ using test::random;
 
 namespace {
 
-// Direct evaluation of spec 6.6 "GN" in double: per pixel, the mean over the group's channels of
+// Direct evaluation of the "GN" module of the TLC paper in double: per pixel, the mean over the group's channels of
 // window means of x and x^2 (window clamped inside the map); the global case uses the whole map.
 template <class T>
 TensorD reference_group_norm(const Tensor<T>& x, index_t G, const TensorD& w, const TensorD& b, double eps, index_t K1,

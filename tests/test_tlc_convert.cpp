@@ -20,7 +20,7 @@ namespace {
 std::shared_ptr<Restorer> small_nafnet() { return test::small_models(3).front(); }
 }  // namespace
 
-TEST_CASE("NAFNet windows follow the official rule (spec 6.2)") {
+TEST_CASE("NAFNet windows follow the official rule (the official calibration rule)") {
   NAFNetConfig c;
   c.width = 8;
   NAFNetUNet net(c, false);

@@ -1,4 +1,4 @@
-// Restormer local-attention windows (spec 6.5, 6.7 item 6): starts, partition, merge, gradients.
+// Restormer local-attention windows (the official code's overlapping windows and adaptive stride): starts, partition, merge, gradients.
 #include "test_util.hpp"
 #include "tlc/ops/windows.hpp"
 
@@ -7,7 +7,7 @@ using test::check_gradients;
 using test::random;
 using Starts = std::vector<index_t>;
 
-TEST_CASE("window starts follow the official adaptive stride (spec 6.7 item 6)") {
+TEST_CASE("window starts follow the official adaptive stride (the official code's adaptive stride)") {
   CHECK(local::window_starts(720, 384) == Starts{0, 336});
   CHECK(local::window_starts(1280, 384) == Starts{0, 299, 598, 896});
   CHECK(local::window_starts(180, 96) == Starts{0, 84});

@@ -8,7 +8,7 @@ forward takes an image batch and returns the list of its outputs cropped to the 
 
 TLC: every spatially aggregating module derives from `Aggregating`. `convert(model, ...)` runs one
 calibration forward at the training size; each such module then fixes its window to
-map * base // train per axis (spec 6.2) and from then on aggregates locally (spec 6.1, 6.4-6.6).
+map * base // train per axis (the official calibration rule) and from then on aggregates locally (the official TLC modules).
 """
 import math
 
@@ -21,12 +21,12 @@ import torch.nn.functional as F
 # Local aggregation primitives.
 
 def _replicate_centred(valid, k1, k2):
-    # Back to full size: (k-1)//2 before and k//2 after on each axis (spec 6.1 step 3).
+    # Back to full size: (k-1)//2 before and k//2 after on each axis (as the official TLC code pads).
     return F.pad(valid, ((k2 - 1) // 2, k2 // 2, (k1 - 1) // 2, k1 // 2), mode='replicate')
 
 
 def box_mean(x, kernel):
-    """Stride-1 window mean, window clamped to the map and slid inward at the borders (spec 6.1),
+    """Stride-1 window mean, window clamped to the map and slid inward at the borders (the official clamped window),
     computed as in the TLC code: integral image with a zero first row/column, then 4 corners."""
     k1, k2 = min(x.shape[-2], kernel[0]), min(x.shape[-1], kernel[1])
     s = F.pad(x.cumsum(-1).cumsum(-2), (1, 0, 1, 0))
@@ -35,13 +35,13 @@ def box_mean(x, kernel):
 
 
 def box_max(x, kernel):
-    """Window maximum with the same window rule as box_mean (CBAM under TLC, spec 6.6)."""
+    """Window maximum with the same window rule as box_mean (CBAM under TLC)."""
     k1, k2 = min(x.shape[-2], kernel[0]), min(x.shape[-1], kernel[1])
     return _replicate_centred(F.max_pool2d(x, (k1, k2), stride=1), k1, k2)
 
 
 def window_starts(n, k):
-    """Start offsets of the overlapping attention windows along one axis (spec 6.5 step 2)."""
+    """Start offsets of the overlapping attention windows along one axis (the official adaptive stride)."""
     count = math.ceil(n / k)
     step = k if count == 1 else math.ceil((n - k) / (count - 1) - 1e-8)
     starts, i = [], 0
@@ -98,8 +98,8 @@ class MaxPool(Aggregating):
 
 class GroupNorm(Aggregating):
     """Affine group norm (biased variance). Local: per-pixel group statistics from window means of
-    x and x^2 averaged over the group's channels (spec 6.6); with one channel per group this is
-    the TLC LocalInstanceNorm2d (spec 6.4)."""
+    x and x^2 averaged over the group's channels (the official local group norm); with one channel per group this is
+    the TLC LocalInstanceNorm2d (the official LocalInstanceNorm2d)."""
 
     def __init__(self, groups, channels, eps=1e-5):
         super().__init__()
@@ -140,7 +140,7 @@ def simple_gate(x):
 
 
 class LayerNorm2d(nn.Module):
-    """Per-pixel norm over channels (spec 1.1/1.2); bias=False is Restormer's BiasFree form."""
+    """Per-pixel norm over channels; bias=False is Restormer's BiasFree form."""
 
     def __init__(self, c, eps, bias=True):
         super().__init__()
@@ -188,7 +188,7 @@ class CBAM(nn.Module):
 
 
 class Restorer(nn.Module):
-    """Zero-pads bottom/right to a multiple (spec 1.8), runs `outputs`, crops every output back."""
+    """Zero-pads bottom/right to a multiple, runs `outputs`, crops every output back."""
     multiple = 16
 
     def forward(self, x):
@@ -199,7 +199,7 @@ class Restorer(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------
-# NAFNet and Baseline (spec 2).
+# NAFNet and Baseline (Chen et al., ECCV 2022).
 
 class NAFBlock(nn.Module):
     def __init__(self, c):
@@ -237,7 +237,7 @@ class BaselineBlock(nn.Module):
 
 class NAFNet(Restorer):
     """NAFNet (baseline=False) or Baseline UNet: intro, encoders + downs, middle, ups + skip add +
-    decoders, ending + input (spec 2.3)."""
+    decoders, ending + input."""
 
     def __init__(self, width, enc_blocks, middle_blocks, dec_blocks, baseline=False, dw_expand=2, ffn_expand=2, img=3):
         super().__init__()
@@ -273,7 +273,7 @@ class NAFNet(Restorer):
 
 
 # ---------------------------------------------------------------------------------------------
-# HINet blocks (spec 3), also the Table-7 `unet` (our design, docs/MODELS.md).
+# HINet blocks (Chen et al., CVPRW 2021), also the Table-7 `unet` (our design, docs/MODELS.md).
 
 class UNetConvBlock(nn.Module):
     def __init__(self, cin, cout, downsample=False, slope=0.2, csff=False, module='none', gn_groups=8, reduction=4):
@@ -414,7 +414,7 @@ class HINet(Restorer):
 
 
 # ---------------------------------------------------------------------------------------------
-# Restormer (spec 4) with TLC's overlapping-window attention (spec 6.5).
+# Restormer (Zamir et al., CVPR 2022) with TLC's overlapping-window attention.
 
 class Attention(Aggregating):
     """MDTA: channel-by-channel attention per head over the (window's) pixels."""

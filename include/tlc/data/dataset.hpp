@@ -1,6 +1,6 @@
 #pragma once
 // Training data: folders of images decoded once into memory, random crops with the 8 dihedral
-// augmentations of spec 7.1, and a prefetching Loader whose batches depend only on
+// augmentations of the official recipes (flips and transposes), and a prefetching Loader whose batches depend only on
 // (seed, iteration) - never on the number of worker threads.
 //
 //   PairedFolder(dir)              dir/input/NAME and dir/target/NAME (same file names, same sizes)
@@ -49,7 +49,8 @@ class Dataset {
   // The full-size pair i (on-the-fly degradations drawn from rng).
   virtual Pair full(std::size_t i, Rng& rng) const = 0;
   // A patch x patch crop of pair i at a uniform random position, before augmentation. Images
-  // smaller than the patch are reflect-padded at the bottom/right first (spec 7.1).
+  // smaller than the patch are reflect-padded at the bottom/right first, as the official training
+  // pipeline pads small images.
   virtual Pair crop(std::size_t i, index_t patch, Rng& rng) const = 0;
 };
 

@@ -9,7 +9,7 @@
 // decoded (decompression bombs), then stb decodes. Every failure is a tlc::IoError naming the file and stb's reason.
 // Writing: PNG (8-bit through stb_image_write; 16-bit through the small encoder below, as stb has
 // none) or JPEG, chosen by extension, into a temporary file renamed over the target (never a
-// partial file). Quantisation: clamp to [0,1], x(2^bits - 1), round half to even (spec 8.1).
+// partial file). Quantisation: clamp to [0,1], x(2^bits - 1), round half to even (numpy's np.round, as the official metrics quantise).
 #include <algorithm>
 #include <array>
 #include <cctype>

@@ -1,5 +1,5 @@
 #pragma once
-// Shared preparation for PSNR and SSIM, exactly as the NAFNet/TLC/HINet psnr_ssim.py (spec section 8):
+// Shared preparation for PSNR and SSIM, exactly as the NAFNet/TLC/HINet psnr_ssim.py:
 // use_image = true: clamp to [0,1], x255, round half to even (numpy round), as uint8 values in
 // float64; use_image = false: the raw values (not clamped) in float64. Then crop_border pixels
 // are cut from every side. Channel order (RGB vs BGR) and layout (CHW vs HWC) do not change

@@ -1,5 +1,5 @@
 #pragma once
-// PSNR exactly as spec section 8.2: mse over all values in float64; max_value = 1 if max(img1) <= 1
+// PSNR exactly as the official psnr_ssim.py computes it: mse over all values in float64; max_value = 1 if max(img1) <= 1
 // else 255, decided from img1 (the restored image) only; +inf when mse = 0. Average per-image
 // values over a data set.
 #include <cmath>

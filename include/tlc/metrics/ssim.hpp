@@ -1,5 +1,5 @@
 #pragma once
-// SSIM exactly as spec section 8.3: the repos' 3-D SSIM. The image is a volume over (rows, cols,
+// SSIM exactly as the NAFNet/TLC/HINet repositories compute it: their 3-D SSIM. The image is a volume over (rows, cols,
 // channels), filtered by the separable 11-tap Gaussian (sigma 1.5, OpenCV getGaussianKernel) along
 // all three axes with replicate padding of 5 (so the 3 channels mix), no border cropping;
 // C1 = (0.01 L)^2, C2 = (0.03 L)^2 with L = 1 if max(img1) <= 1 else 255; the mean of the SSIM map

@@ -1,5 +1,5 @@
 #pragma once
-// Learning-rate schedules. Iterations are 1-based as in the official recipes (spec 7.1): at
+// Learning-rate schedules. Iterations are 1-based as in the official BasicSR recipes of NAFNet/TLC: at
 // iteration t the cosine schedule has been stepped t-1 times.
 #include <algorithm>
 #include <cmath>
