@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "bench_util.hpp"
-#include "models/registry.hpp"
+#include "tlc/models/registry.hpp"
 #include "tlc/dist/gradient_averager.hpp"
 #include "tlc/dist/launch.hpp"
 #include "tlc/ops/loss.hpp"

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "bench_util.hpp"
-#include "models/registry.hpp"
+#include "tlc/models/registry.hpp"
 #include "tlc/autograd/backward.hpp"
 #include "tlc/ops/loss.hpp"
 #include "tlc/optim/adamw.hpp"

@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <string>
 
-#include "models/config.hpp"
+#include "tlc/models/config.hpp"
 
 namespace tlc::bench {
 

@@ -6,7 +6,7 @@
 #include "cli/common.hpp"
 #include "cli/paths.hpp"
 #include "tlc/io/torch_checkpoint.hpp"
-#include "models/detect_arch.hpp"
+#include "tlc/models/detect_arch.hpp"
 
 namespace tlc::cli {
 

@@ -5,7 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/paths.hpp"
-#include "models/macs.hpp"
+#include "tlc/models/macs.hpp"
 
 namespace tlc::cli {
 

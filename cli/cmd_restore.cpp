@@ -10,8 +10,8 @@
 #include "cli/interrupt.hpp"
 #include "cli/memory.hpp"
 #include "cli/paths.hpp"
-#include "models/inference.hpp"
-#include "models/memory.hpp"
+#include "tlc/models/inference.hpp"
+#include "tlc/models/memory.hpp"
 #include "tlc/data/image.hpp"
 
 namespace tlc::cli {

@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "cli/args.hpp"
-#include "models/defaults.hpp"
-#include "models/inference.hpp"
-#include "models/model_file.hpp"
-#include "models/size.hpp"
+#include "tlc/models/defaults.hpp"
+#include "tlc/models/inference.hpp"
+#include "tlc/models/model_file.hpp"
+#include "tlc/models/size.hpp"
 #include "tlc/core/cuda_runtime.hpp"
 #include "tlc/core/thread_pool.hpp"
 #include "tlc/data/dataset.hpp"

@@ -12,8 +12,8 @@
 
 #include "cli/common.hpp"
 #include "cli/memory.hpp"
-#include "models/inference.hpp"
-#include "models/model_file.hpp"
+#include "tlc/models/inference.hpp"
+#include "tlc/models/model_file.hpp"
 #include "tlc/core/progress.hpp"
 #include "tlc/data/dataset.hpp"
 #include "tlc/data/degrade.hpp"

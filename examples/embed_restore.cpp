@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <exception>
 
-#include "models/inference.hpp"
-#include "models/model_file.hpp"
+#include "tlc/models/inference.hpp"
+#include "tlc/models/model_file.hpp"
 #include "tlc/data/image.hpp"
 
 int main(int argc, char** argv) {
@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
     tlc::models::LoadedModel m = tlc::models::load_model(argv[1]);
 
     // TLC: every global aggregation becomes local, windows = 1.5 x their training-time size
-    // (models/defaults.hpp).
+    // (tlc/models/defaults.hpp).
     tlc::models::InferenceOptions opt = tlc::models::inference_options(m.info);  // mode TLC, default scale
     tlc::models::prepare(*m.model, opt);
 

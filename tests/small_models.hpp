@@ -5,10 +5,10 @@
 #include <memory>
 #include <vector>
 
-#include "models/hinet.hpp"
-#include "models/nafnet.hpp"
-#include "models/restormer.hpp"
-#include "models/unet.hpp"
+#include "tlc/models/hinet.hpp"
+#include "tlc/models/nafnet.hpp"
+#include "tlc/models/restormer.hpp"
+#include "tlc/models/unet.hpp"
 
 namespace tlc::test {
 

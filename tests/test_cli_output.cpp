@@ -6,7 +6,7 @@
 
 #include "cli/bitmap_font.hpp"
 #include "cli/svg_plot.hpp"
-#include "models/size.hpp"
+#include "tlc/models/size.hpp"
 
 using namespace tlc;
 

@@ -2,12 +2,12 @@
 // names and shapes of every fixture checkpoint (PyTorch .pth files written by our re-statement).
 #include <string>
 
-#include "models/registry.hpp"
+#include "tlc/models/registry.hpp"
 #include "test_util.hpp"
 #include "tlc/io/json.hpp"
 #include "tlc/io/torch_checkpoint.hpp"
 #include "tlc/nn/state_dict.hpp"
-#include "models/detect_arch.hpp"
+#include "tlc/models/detect_arch.hpp"
 
 using namespace tlc;
 

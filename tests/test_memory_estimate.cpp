@@ -2,7 +2,7 @@
 // larger restore, for every model family, in every inference mode.
 #include <catch2/catch.hpp>
 
-#include "models/memory.hpp"
+#include "tlc/models/memory.hpp"
 #include "small_models.hpp"
 
 using namespace tlc;

@@ -6,7 +6,7 @@
 #include <set>
 #include <string>
 
-#include "models/registry.hpp"
+#include "tlc/models/registry.hpp"
 #include "test_util.hpp"
 #include "tlc/io/json.hpp"
 #include "tlc/io/safetensors.hpp"

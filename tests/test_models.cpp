@@ -1,10 +1,10 @@
 // Model definitions: official parameter counts and names, shapes on odd sizes, gradients flow.
 #include <map>
 
-#include "models/hinet.hpp"
-#include "models/nafnet.hpp"
-#include "models/restormer.hpp"
-#include "models/unet.hpp"
+#include "tlc/models/hinet.hpp"
+#include "tlc/models/nafnet.hpp"
+#include "tlc/models/restormer.hpp"
+#include "tlc/models/unet.hpp"
 #include "small_models.hpp"
 #include "test_util.hpp"
 

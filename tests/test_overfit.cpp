@@ -1,6 +1,6 @@
 // Short training runs on one fixed batch: the optimiser, the autograd tape and the losses work
 // together, so the loss must fall (a net that cannot overfit one batch cannot learn anything).
-#include "models/nafnet.hpp"
+#include "tlc/models/nafnet.hpp"
 #include "test_util.hpp"
 #include "tlc/optim/adamw.hpp"
 #include "tlc/optim/clip.hpp"

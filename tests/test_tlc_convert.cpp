@@ -2,13 +2,13 @@
 // a real change above it, windows independent of the test input.
 #include <map>
 
-#include "models/hinet.hpp"
-#include "models/inference.hpp"
-#include "models/macs.hpp"
-#include "models/model_file.hpp"
-#include "models/nafnet.hpp"
-#include "models/restormer.hpp"
-#include "models/unet.hpp"
+#include "tlc/models/hinet.hpp"
+#include "tlc/models/inference.hpp"
+#include "tlc/models/macs.hpp"
+#include "tlc/models/model_file.hpp"
+#include "tlc/models/nafnet.hpp"
+#include "tlc/models/restormer.hpp"
+#include "tlc/models/unet.hpp"
 #include "tlc/local/convert.hpp"
 #include "small_models.hpp"
 #include "test_util.hpp"

@@ -3,7 +3,7 @@
 // a real forward performs, with the model's aggregations as they are set (global, or the windows
 // of local::convert: exact TLC runs SE/SCA's point-wise layers at every valid window, which adds
 // 5.1 % to NAFNet-width32 at 720x1280).
-#include "models/restorer.hpp"
+#include "tlc/models/restorer.hpp"
 #include "tlc/ops/mac_counter.hpp"
 #include "tlc/tape/grad_mode.hpp"
 

@@ -5,7 +5,7 @@
 #include <memory>
 #include <vector>
 
-#include "models/restorer.hpp"
+#include "tlc/models/restorer.hpp"
 #include "tlc/nn/activation.hpp"
 #include "tlc/nn/attention.hpp"
 #include "tlc/nn/conv.hpp"

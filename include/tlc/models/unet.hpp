@@ -4,8 +4,8 @@
 // where each goes). Names follow HINet: conv_01, down_path.i.*, up_path.k.*, skip_conv.k.*, last.
 #include <vector>
 
-#include "models/restorer.hpp"
-#include "models/unet_blocks.hpp"
+#include "tlc/models/restorer.hpp"
+#include "tlc/models/unet_blocks.hpp"
 
 namespace tlc::models {
 

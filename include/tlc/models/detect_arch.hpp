@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "models/config.hpp"
+#include "tlc/models/config.hpp"
 #include "tlc/tensor/tensor.hpp"
 
 namespace tlc::models {

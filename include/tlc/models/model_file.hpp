@@ -13,10 +13,10 @@
 #include <memory>
 #include <string>
 
-#include "models/defaults.hpp"
-#include "models/inference.hpp"
-#include "models/registry.hpp"
-#include "models/size.hpp"
+#include "tlc/models/defaults.hpp"
+#include "tlc/models/inference.hpp"
+#include "tlc/models/registry.hpp"
+#include "tlc/models/size.hpp"
 #include "tlc/io/json.hpp"
 #include "tlc/io/safetensors.hpp"
 #include "tlc/local/convert.hpp"

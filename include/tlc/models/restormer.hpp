@@ -3,7 +3,7 @@
 // a 4-level transformer UNet of MDTA + GDFN blocks. TLC converts every MDTA (docs/TLC.md).
 #include <vector>
 
-#include "models/restorer.hpp"
+#include "tlc/models/restorer.hpp"
 #include "tlc/nn/layer_norm.hpp"
 #include "tlc/nn/mdta.hpp"
 #include "tlc/nn/shuffle.hpp"

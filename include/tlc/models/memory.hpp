@@ -12,7 +12,7 @@
 // what the process holds beside its tensors are the caller's (docs/MEMORY.md compares with RSS).
 #include <algorithm>
 
-#include "models/inference.hpp"
+#include "tlc/models/inference.hpp"
 #include "tlc/core/allocator.hpp"
 
 namespace tlc::models {

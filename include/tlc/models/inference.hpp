@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "models/defaults.hpp"
-#include "models/restorer.hpp"
+#include "tlc/models/defaults.hpp"
+#include "tlc/models/restorer.hpp"
 #include "tlc/core/thread_pool.hpp"
 #include "tlc/local/convert.hpp"
 #include "tlc/tape/grad_mode.hpp"

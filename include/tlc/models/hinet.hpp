@@ -4,8 +4,8 @@
 // cross-stage feature fusion (CSFF). Returns both stage outputs; the restored image is the last.
 #include <vector>
 
-#include "models/restorer.hpp"
-#include "models/unet_blocks.hpp"
+#include "tlc/models/restorer.hpp"
+#include "tlc/models/unet_blocks.hpp"
 
 namespace tlc::models {
 

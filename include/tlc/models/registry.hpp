@@ -4,11 +4,11 @@
 #include <memory>
 #include <sstream>
 
-#include "models/config.hpp"
-#include "models/hinet.hpp"
-#include "models/nafnet.hpp"
-#include "models/restormer.hpp"
-#include "models/unet.hpp"
+#include "tlc/models/config.hpp"
+#include "tlc/models/hinet.hpp"
+#include "tlc/models/nafnet.hpp"
+#include "tlc/models/restormer.hpp"
+#include "tlc/models/unet.hpp"
 
 namespace tlc::models {
 
