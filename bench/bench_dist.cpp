@@ -1,8 +1,9 @@
 // One data-parallel training step, run under mpirun -np N (or alone, N = 1): each rank takes
 // batch/N of the global batch, gradients are averaged in buckets while backward runs, then AdamW.
 // Steps alternate between overlapped averaging (buckets start inside backward, as `tlc train`
-// does) and averaging only after backward, so that one run measures both the exposed wait and
-// the whole all-reduce time; hidden = 1 - wait(overlapped) / wait(after backward).
+// does) and averaging after backward, behind a barrier so that the ranks' skew is not counted:
+// the first gives the wait left after backward (communication not hidden, plus any skew between
+// the ranks), the second the whole all-reduce time; hidden = 1 - wait(overlapped) / wait(after).
 // Usage: [mpirun -np N] bench_dist ARCH [steps] [threads] [batch] [size] [bucket_kib] [key=value ...]
 //   (defaults: 6 steps of each kind, all threads, global batch 8, 64 x 64 patches, 1024 KiB buckets)
 // Rank 0 prints one line:
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
       TensorF loss = ops::psnr_loss(model->forward(x), y);
       if (ranks > 1) {
         autograd::backward(loss, TensorF(), false, avg.hook());
+        if (&avg == &after) comm->barrier();
         avg.finish();
       } else {
         autograd::backward(loss);
