@@ -35,7 +35,8 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: [mpirun -np N] bench_dist ARCH [steps] [threads] [batch] [size] [bucket_kib] [key=value ...]\n");
+    std::fprintf(stderr, "usage: [mpirun -np N] bench_dist ARCH [steps] [threads] [batch] [size] [bucket_kib] "
+                         "[key=value ...]\n");
     return 2;
   }
   const std::string arch = argv[1];

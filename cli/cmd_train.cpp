@@ -164,7 +164,8 @@ Settings read_settings(const Args& a) {
     throw UsageError("--resume DIR continues the run in DIR; --out " + a.get("out") + " names another folder");
   if (s.resume) {
     const std::string saved = (fs::path(s.out) / "config.json").string();
-    if (!fs::exists(saved)) throw UsageError("--resume " + s.out + ": expected a run folder with config.json, found none");
+    if (!fs::exists(saved))
+      throw UsageError("--resume " + s.out + ": expected a run folder with config.json, found none");
     const models::Config previous = read_json_config(saved);
     for (auto& [k, v] : previous.values()) {
       if (k == kRunId) s.run_id = v;
@@ -198,7 +199,8 @@ Settings read_settings(const Args& a) {
     resolved[k] = v;
   }
   // Recorded as an absolute path, so that --resume works from any directory.
-  resolved["data.dir"] = fs::absolute(resolved["data.dir"].empty() ? sample_photos_dir() : resolved["data.dir"]).string();
+  const std::string data_dir = resolved["data.dir"].empty() ? sample_photos_dir() : resolved["data.dir"];
+  resolved["data.dir"] = fs::absolute(data_dir).string();
   s.all = models::Config(resolved);
 
   try {
@@ -247,18 +249,20 @@ std::string last_checkpoint(const std::string& out) {
   return last;
 }
 
-// The communicator for the gradients: NCCL when every rank has a GPU of its own, else MPI (CUDA
-// buffers staged through the host).
-std::unique_ptr<dist::Communicator> gradient_communicator(dist::Communicator& world, const Device& device) {
+// The communicator for the gradients: NCCL when every rank has a GPU of its own (`--device cuda`
+// with no index, at most as many ranks on a node as it has GPUs), else MPI with CUDA buffers staged
+// through the host. Every rank must agree, so the answer is gathered.
+std::unique_ptr<dist::Communicator> gradient_communicator(dist::Communicator& world, const Device& device,
+                                                          bool gpu_per_rank) {
   if (world.size() == 1 || !device.is_cuda()) return nullptr;
   if (dist::built_with_nccl()) {
-    const std::vector<double> own_gpu = dist::all_gather(world, world.local_rank() < cuda_device_count() ? 1 : 0);
-    if (std::find(own_gpu.begin(), own_gpu.end(), 0.0) == own_gpu.end())
-      return dist::make_nccl_communicator(world, device.index);
+    const std::vector<double> own = dist::all_gather(world, gpu_per_rank ? 1 : 0);
+    if (std::find(own.begin(), own.end(), 0.0) == own.end()) return dist::make_nccl_communicator(world, device.index);
   }
   if (world.rank() == 0)
     std::fprintf(stderr, "note: gradients travel over MPI through host memory (%s)\n",
-                 dist::built_with_nccl() ? "a node has more ranks than GPUs" : "this tlc was built without NCCL");
+                 dist::built_with_nccl() ? "the ranks do not each have a GPU of their own"
+                                         : "this tlc was built without NCCL");
   return nullptr;
 }
 
@@ -268,13 +272,16 @@ int train(const Args& a, const Settings& s, dist::Communicator& world) {
   if (world.local_size() > 1 && !a.has("threads") && !std::getenv("TLC_NUM_THREADS"))
     set_num_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / world.local_size()));
   Device device = apply_runtime_options(a);
+  // `--device cuda` without an index: rank r of a node takes its GPU r (modulo the GPUs there).
+  const bool gpu_per_rank = device.is_cuda() && a.get("device") == "cuda" && world.local_size() <= cuda_device_count();
   if (device.is_cuda() && world.size() > 1 && a.get("device") == "cuda")
-    device.index = world.local_rank() % cuda_device_count();  // one GPU per rank of a node
+    device.index = world.local_rank() % cuda_device_count();
   const models::Config& c = s.all;
   const index_t patch = c.integer("data.patch", 64);
 
   TrainingData data = load_training_data(c, lead);
-  dist::check_same_everywhere(world, models::config_json(c) + data.fingerprint(), "the settings and the training images");
+  dist::check_same_everywhere(world, models::config_json(c) + data.fingerprint(),
+                              "the settings and the training images");
 
   // The run folder: checked and claimed by rank 0 only after everything above is valid.
   std::string run_id = s.run_id;
@@ -306,7 +313,7 @@ int train(const Args& a, const Settings& s, dist::Communicator& world) {
   if (!run_id.empty()) meta["tlc.run_id"] = run_id;
   train::Trainer trainer(
       *model, [&](const TensorF& x) { return model->forward_all(x); }, nullptr, to, s.out, meta);
-  std::unique_ptr<dist::Communicator> gradients = gradient_communicator(world, device);
+  std::unique_ptr<dist::Communicator> gradients = gradient_communicator(world, device, gpu_per_rank);
   trainer.set_communicator(gradients ? *gradients : world);
   if (s.resume) {
     const std::string last = last_checkpoint(s.out);
@@ -336,8 +343,11 @@ int train(const Args& a, const Settings& s, dist::Communicator& world) {
   if (lead) {
     std::string ranks;
     if (world.size() > 1)
-      ranks = " on " + std::to_string(world.size()) + " ranks (" + (gradients ? gradients->backend() : world.backend()) + ")";
-    std::fprintf(stderr, "training %s (%lld parameters) on %zu images of %s, %lldx%lld patches, batch %lld, %lld iterations%s\n",
+      ranks = " on " + std::to_string(world.size()) + " ranks (" +
+              (gradients ? gradients->backend() : world.backend()) + ")";
+    std::fprintf(stderr,
+                 "training %s (%lld parameters) on %zu images of %s, %lldx%lld patches, batch %lld, "
+                 "%lld iterations%s\n",
                  s.arch.c_str(), static_cast<long long>(model->parameter_count()), data.train->size(),
                  c.str("data.dir", "").c_str(), static_cast<long long>(patch), static_cast<long long>(patch),
                  static_cast<long long>(lo.batch_size), to.iters, ranks.c_str());

@@ -88,7 +88,8 @@ inline std::string validation_text(models::Restorer& model, const std::vector<Ev
   for (auto mode : {models::Mode::Global, models::Mode::TLC}) {
     iopt.mode = mode;
     models::prepare(model, iopt);
-    for (const auto& p : val) (mode == models::Mode::Global ? g : t) += score_one(model, p, iopt, device).psnr / val.size();
+    double& sum = mode == models::Mode::Global ? g : t;
+    for (const auto& p : val) sum += score_one(model, p, iopt, device).psnr / val.size();
   }
   local::apply_windows(model, windows);
   char buf[96];

@@ -109,9 +109,11 @@ class NcclCommunicator final : public Communicator {
   }
 
  private:
-  std::unique_ptr<Pending> reduce(void* data, std::size_t n, ncclDataType_t type, ReduceOp op, const std::string& what) {
+  std::unique_ptr<Pending> reduce(void* data, std::size_t n, ncclDataType_t type, ReduceOp op,
+                                  const std::string& what) {
     after_default_stream();
-    check(ncclAllReduce(data, data, n, type, op == ReduceOp::Mean ? ncclAvg : ncclSum, comm_, stream_), "ncclAllReduce");
+    const ncclRedOp_t nccl_op = op == ReduceOp::Mean ? ncclAvg : ncclSum;
+    check(ncclAllReduce(data, data, n, type, nccl_op, comm_, stream_), "ncclAllReduce");
     return pending("all-reduce of " + what);
   }
 

@@ -65,7 +65,8 @@ class MpiCommunicator final : public Communicator {
   }
 
   void broadcast(void* data, std::size_t bytes, int root, Device where) override {
-    TLC_CHECK(root >= 0 && root < size_, DistError, "broadcast: expected a root rank in [0, ", size_, "), found ", root);
+    TLC_CHECK(root >= 0 && root < size_, DistError, "broadcast: expected a root rank in [0, ", size_, "), found ",
+              root);
     std::vector<char> staged;
     char* host = static_cast<char*>(data);
     if (where.is_cuda()) {
