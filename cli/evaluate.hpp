@@ -17,6 +17,7 @@
 #include "tlc/core/progress.hpp"
 #include "tlc/data/dataset.hpp"
 #include "tlc/data/degrade.hpp"
+#include "tlc/io/checksum.hpp"
 #include "tlc/metrics/psnr.hpp"
 #include "tlc/metrics/ssim.hpp"
 
@@ -29,9 +30,7 @@ struct EvalPair {
 
 // A seed that depends only on the image name (FNV-1a), so every run degrades it identically.
 inline std::uint64_t name_seed(const std::string& name, std::uint64_t salt = 0) {
-  std::uint64_t h = 1469598103934665603ull ^ salt;
-  for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
-  return h;
+  return io::fnv1a64(name, io::kFnv1aBasis ^ salt);
 }
 
 // A paired folder holds input/ and target/; anything else is a folder of clean images.

@@ -88,17 +88,11 @@ Run train_on(dist::Communicator& comm, const std::string& dir, const std::string
   return result(t, *net);
 }
 
-double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+template <class T>
+double max_diff(const std::vector<T>& a, const std::vector<T>& b) {
   REQUIRE(a.size() == b.size());
   double d = 0;
   for (std::size_t i = 0; i < a.size(); ++i) d = std::max(d, std::abs(static_cast<double>(a[i]) - b[i]));
-  return d;
-}
-
-double max_diff(const std::vector<double>& a, const std::vector<double>& b) {
-  REQUIRE(a.size() == b.size());
-  double d = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) d = std::max(d, std::abs(a[i] - b[i]));
   return d;
 }
 

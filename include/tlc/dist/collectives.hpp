@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tlc/dist/communicator.hpp"
+#include "tlc/io/checksum.hpp"
 
 namespace tlc::dist {
 
@@ -20,8 +21,7 @@ inline std::vector<double> all_gather(Communicator& comm, double value) {
 // Throws the same DistError on every rank when some rank's `text` differs from rank 0's.
 inline void check_same_everywhere(Communicator& comm, const std::string& text, const std::string& what) {
   if (comm.size() == 1) return;
-  std::uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  const std::uint64_t h = io::fnv1a64(text);
   // Two exact 32-bit halves: a double holds 53 bits.
   const std::vector<double> hi = all_gather(comm, static_cast<double>(h >> 32));
   const std::vector<double> lo = all_gather(comm, static_cast<double>(h & 0xffffffffu));

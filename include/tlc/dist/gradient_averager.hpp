@@ -9,13 +9,12 @@
 // match. A parameter that got no gradient (unused on every rank alike) is left without one.
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <memory>
 #include <unordered_map>
 #include <vector>
 
 #include "tlc/autograd/backward.hpp"
-#include "tlc/core/cuda_allocator.hpp"
+#include "tlc/core/storage.hpp"
 #include "tlc/dist/communicator.hpp"
 
 namespace tlc::dist {
@@ -94,7 +93,7 @@ class GradientAverager {
     if (!b.flat.defined() || b.flat.device() != dev) b.flat = Tensor<T>::zeros(Shape{b.numel}, dev);
     for (std::size_t j = 0; j < b.members.size(); ++j) {
       const Tensor<T> g = params_[b.members[j]].grad();
-      if (g.defined()) copy(b.flat.data() + b.offsets[j], g.data(), g.numel(), dev);
+      if (g.defined()) copy_bytes(b.flat.data() + b.offsets[j], dev, g.data(), dev, bytes(g));
     }
     b.pending = comm_.all_reduce_async(b.flat.data(), static_cast<std::size_t>(b.numel), ReduceOp::Mean, dev);
   }
@@ -102,17 +101,11 @@ class GradientAverager {
   void unpack(Bucket& b) {
     for (std::size_t j = 0; j < b.members.size(); ++j) {
       const Tensor<T> g = params_[b.members[j]].grad();
-      if (g.defined()) copy(g.data(), b.flat.data() + b.offsets[j], g.numel(), g.device());
+      if (g.defined()) copy_bytes(g.data(), g.device(), b.flat.data() + b.offsets[j], g.device(), bytes(g));
     }
   }
 
-  static void copy(T* dst, const T* src, index_t n, Device dev) {
-    if (dev.is_cuda()) {
-      TLC_CUDA_CALL("GradientAverager", cuda::copy_d2d(dst, src, static_cast<std::size_t>(n) * sizeof(T)));
-      return;
-    }
-    std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(T));
-  }
+  static std::size_t bytes(const Tensor<T>& t) { return static_cast<std::size_t>(t.numel()) * sizeof(T); }
 
   Communicator& comm_;
   std::vector<Tensor<T>> params_;

@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "tlc/core/cuda_allocator.hpp"
+#include "tlc/core/storage.hpp"
 #include "tlc/dist/communicator.hpp"
 
 namespace tlc::dist {
@@ -72,7 +72,7 @@ class MpiCommunicator final : public Communicator {
     if (where.is_cuda()) {
       staged.resize(bytes);
       host = staged.data();
-      if (rank_ == root) TLC_CUDA_CALL("MPI broadcast", cuda::copy_d2h(host, data, bytes));
+      if (rank_ == root) copy_bytes(host, Device::cpu(), data, where, bytes);
     }
     auto job = submit("broadcast of " + std::to_string(bytes) + " bytes", [=](std::vector<MPI_Request>& reqs) {
       return for_chunks(bytes, [&](std::size_t begin, int count) {
@@ -81,7 +81,7 @@ class MpiCommunicator final : public Communicator {
       });
     });
     wait(*job, true);
-    if (where.is_cuda() && rank_ != root) TLC_CUDA_CALL("MPI broadcast", cuda::copy_h2d(data, host, bytes));
+    if (where.is_cuda() && rank_ != root) copy_bytes(data, where, host, Device::cpu(), bytes);
   }
 
   void barrier() override {
@@ -156,7 +156,7 @@ class MpiCommunicator final : public Communicator {
     if (where.is_cuda()) {
       staged = std::make_shared<std::vector<T>>(n);
       host = staged->data();
-      TLC_CUDA_CALL("MPI all_reduce", cuda::copy_d2h(host, data, n * sizeof(T)));
+      copy_bytes(host, Device::cpu(), data, where, n * sizeof(T));
     }
     const std::string what = "all-reduce of " + std::to_string(n) + (sizeof(T) == 4 ? " floats" : " doubles");
     auto job = submit(what, [=](std::vector<MPI_Request>& reqs) {
@@ -169,7 +169,7 @@ class MpiCommunicator final : public Communicator {
     auto finish = [=] {
       if (op == ReduceOp::Mean)
         for (std::size_t i = 0; i < n; ++i) host[i] /= static_cast<T>(world);
-      if (staged) TLC_CUDA_CALL("MPI all_reduce", cuda::copy_h2d(data, host, n * sizeof(T)));
+      if (staged) copy_bytes(data, where, host, Device::cpu(), n * sizeof(T));
     };
     return std::make_unique<MpiPending>(*this, std::move(job), finish);
   }

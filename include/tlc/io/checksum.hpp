@@ -1,8 +1,10 @@
 #pragma once
-// CRC-32 (IEEE, as zip and PNG use it) and Adler-32 (zlib streams).
+// CRC-32 (IEEE, as zip and PNG use it), Adler-32 (zlib streams) and 64-bit FNV-1a (seeds, and
+// fingerprints of text compared across processes).
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace tlc::io {
 
@@ -28,6 +30,14 @@ inline std::uint32_t adler32(const unsigned char* p, std::size_t n) {
     b = (b + a) % 65521u;
   }
   return (b << 16) | a;
+}
+
+inline constexpr std::uint64_t kFnv1aBasis = 1469598103934665603ull;
+
+inline std::uint64_t fnv1a64(const std::string& text, std::uint64_t basis = kFnv1aBasis) {
+  std::uint64_t h = basis;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  return h;
 }
 
 }  // namespace tlc::io

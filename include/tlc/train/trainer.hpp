@@ -66,6 +66,17 @@ struct StepLog {
   double loss, lr, grad_norm, patches_per_s, seconds;
 };
 
+// The checkpoints in `out_dir`/checkpoints, oldest first (their names sort by iteration).
+inline std::vector<std::string> list_checkpoints(const std::string& out_dir) {
+  std::vector<std::string> found;
+  const std::filesystem::path dir = std::filesystem::path(out_dir) / "checkpoints";
+  if (std::filesystem::is_directory(dir))
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+      if (e.path().extension() == ".safetensors") found.push_back(e.path().string());
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
 inline TensorF compute_loss(const std::string& kind, const TensorF& pred, const TensorF& target) {
   if (kind == "psnr") return ops::psnr_loss(pred, target);
   if (kind == "l1") return ops::l1_loss(pred, target);
@@ -240,10 +251,7 @@ class Trainer {
   // Checkpoints of an earlier session of this run take part in the rotation.
   void open_run_folder() {
     std::filesystem::create_directories(out_dir_ + "/checkpoints");
-    kept_.clear();
-    for (const auto& e : std::filesystem::directory_iterator(out_dir_ + "/checkpoints"))
-      if (e.path().extension() == ".safetensors") kept_.push_back(e.path().string());
-    std::sort(kept_.begin(), kept_.end());
+    kept_ = list_checkpoints(out_dir_);
   }
 
   // Every rank starts from rank 0's weights, moments and iteration; ranks that resumed different
