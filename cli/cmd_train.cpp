@@ -85,7 +85,8 @@ std::string key_help() {
        "                          every architecture's options and defaults: docs/MODELS.md\n"
        "\ndata-parallel: mpirun -np N tlc train ... (or srun) splits data.batch over N ranks, which train\n"
        "what one process with the whole batch trains (up to float rounding); the ranks of a node share\n"
-       "its cores unless --threads says otherwise; see docs/DISTRIBUTED.md\n";
+       "its cores unless --threads says otherwise; SIGUSR1 to mpirun stops every rank with a checkpoint;\n"
+       "see docs/DISTRIBUTED.md\n";
   return s;
 }
 
@@ -241,12 +242,9 @@ std::string new_run_id() {
 
 // The newest checkpoint of the run in `out`.
 std::string last_checkpoint(const std::string& out) {
-  std::string last;
-  if (fs::is_directory(fs::path(out) / "checkpoints"))
-    for (const auto& e : fs::directory_iterator(fs::path(out) / "checkpoints"))
-      if (e.path().extension() == ".safetensors" && e.path().string() > last) last = e.path().string();
-  TLC_CHECK(!last.empty(), IoError, "train: --resume ", out, ": no checkpoint in ", out, "/checkpoints");
-  return last;
+  const std::vector<std::string> all = train::list_checkpoints(out);
+  TLC_CHECK(!all.empty(), IoError, "train: --resume ", out, ": no checkpoint in ", out, "/checkpoints");
+  return all.back();
 }
 
 // The communicator for the gradients: NCCL when every rank has a GPU of its own (`--device cuda`

@@ -31,10 +31,12 @@ inline void exit_on_interrupt() {
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, interrupt_detail::on_signal);
 }
 
-// From now on an interrupt only sets the flag that stop_requested() reads.
+// From now on an interrupt only sets the flag that stop_requested() reads. SIGUSR1 counts too:
+// mpirun forwards it to every rank and leaves them running, whereas on Ctrl-C it sends SIGTERM and
+// kills them one second later, which may be before they reach the end of an iteration.
 inline void stop_on_interrupt() {
   interrupt_detail::stop = false;
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, [](int) { interrupt_detail::stop = true; });
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) std::signal(sig, [](int) { interrupt_detail::stop = true; });
 }
 inline bool stop_requested() { return interrupt_detail::stop.load(); }
 

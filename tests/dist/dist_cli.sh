@@ -90,17 +90,31 @@ grep -q "rank 1 of 2: error: planted fault" "$work/throw.txt" || fail "no messag
 TLC_DIST_TIMEOUT=3 ends_within 30 "$work/hang.txt" "$mpiexec" -n 2 "$fault" hang
 grep -q "rank 0 of 2: error: all-reduce of 1 floats did not complete within 3 s" "$work/hang.txt" || fail "no message for a silent rank: $(cat "$work/hang.txt")"
 
-# Ctrl-C on mpirun: the ranks stop together, rank 0 checkpoints, and the run resumes from there.
+# SIGUSR1 to mpirun (forwarded to every rank): the ranks stop together, rank 0 checkpoints, and
+# the run resumes from there.
 "$mpiexec" -n 2 "$tlc" train --out "$work/int" "${common[@]}" --set train.iters=100000 > "$work/int.txt" 2>&1 &
 job=$!
 wait_for_rows "$work/int" 3
-kill -INT $job
-ends_failing_within $job 30 "mpirun after Ctrl-C"
+kill -USR1 $job
+ends_failing_within $job 30 "mpirun after SIGUSR1"
 grep -q "continue with: tlc train --resume $work/int" "$work/int.txt" || fail "no resume hint: $(cat "$work/int.txt")"
 at=$(sed -n 's/^interrupted at iteration \([0-9]*\):.*/\1/p' "$work/int.txt")
 [ -n "$at" ] || fail "no interrupted iteration: $(cat "$work/int.txt")"
 "$tlc" train --resume "$work/int" --set train.iters=$((at + 1)) 2> "$work/int2.txt"
 grep -q "resumed .*iter_$(printf %08d "$at")" "$work/int2.txt" || fail "did not resume at $at: $(cat "$work/int2.txt")"
+
+# Ctrl-C on mpirun: Open MPI kills the ranks a second after its SIGTERM, with or without a fresh
+# checkpoint; the newest complete checkpoint is intact and resumes.
+"$mpiexec" -n 2 "$tlc" train --out "$work/ctrlc" "${common[@]}" --set train.iters=100000 > "$work/ctrlc.txt" 2>&1 &
+job=$!
+wait_for_rows "$work/ctrlc" 7
+kill -INT $job
+ends_failing_within $job 30 "mpirun after Ctrl-C"
+last=$(ls "$work/ctrlc/checkpoints"/iter_*.safetensors | tail -n 1)
+at=$(basename "$last" .safetensors | sed 's/^iter_0*//')
+"$tlc" train --resume "$work/ctrlc" --set train.iters=$((at + 1)) 2> "$work/ctrlc2.txt" ||
+  fail "the checkpoint left by Ctrl-C does not resume: $(cat "$work/ctrlc2.txt")"
+grep -q "resumed .*iter_$(printf %08d "$at")" "$work/ctrlc2.txt" || fail "did not resume at $at"
 
 # A rank killed in the middle of training: the launcher ends the job and names the rank.
 "$mpiexec" -n 2 "$tlc" train --out "$work/killed" "${common[@]}" --set train.iters=100000 > "$work/killed.txt" 2>&1 &
