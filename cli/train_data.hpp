@@ -64,13 +64,9 @@ inline TrainingData load_training_data(const models::Config& c, bool with_valida
   if (!with_validation) return d;
   const data::Degradation eval_deg = data::Degradation::parse(d.paired ? "" : c.str("data.eval_degrade", ""));
   for (std::size_t i : split.val) {
-    Rng rng(name_seed(all->name(i)));
-    data::Pair p = all->full(i, rng);  // paired: the stored pair; clean: re-degraded below
-    if (!d.paired) {
-      Rng eval_rng(name_seed(all->name(i)));  // the same noise `tlc eval` draws for this image
-      p.input = eval_deg.apply(p.target, eval_rng);
-    }
-    d.val.push_back({all->name(i), p.input, p.target});
+    const TensorF& clean = all->target(i);
+    Rng rng(name_seed(all->name(i)));  // the same noise `tlc eval` draws for this image
+    d.val.push_back({all->name(i), d.paired ? all->full(i, rng).input : eval_deg.apply(clean, rng), clean});
   }
   return d;
 }

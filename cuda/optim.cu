@@ -5,9 +5,7 @@
 
 namespace tlc::cuda {
 
-void adam_step(const AdamParams& a, float* p, float* m, float* v, const float* g, index_t n) {
-  const kernels::AdamStep<float> f{a.lr, a.beta1, a.beta2, a.eps, a.weight_decay, a.bias_correction1,
-                                   a.bias_correction2, a.decoupled};
+void adam_step(const kernels::AdamStep<float>& f, float* p, float* m, float* v, const float* g, index_t n) {
   detail::for_each("adam_step", n, [=] __device__(index_t i) { f(p[i], m[i], v[i], g[i]); });
 }
 

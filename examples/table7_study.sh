@@ -4,7 +4,10 @@
 # globally, with TLC and tiled, under a uniform and a spatially varying degradation, plus the no-op
 # control: 96x96 crops (= the TLC window), where TLC must equal global exactly ("ctrl" column).
 #   examples/table7_study.sh [TLC_BINARY] [ITERS] [SEEDS...]
-# Results: runs/table7/<variant>-s<seed>/{model.safetensors,eval-*.json}; a summary table on stdout.
+# Results: runs/table7/<variant>-s<seed>/{model.safetensors,eval-*.json}; a row per variant, seed and
+# degradation on stdout, then (with several seeds) the mean and sample standard deviation over seeds.
+# A variant already trained is only evaluated, so seeds can be trained apart (one per core, with
+# TLC_NUM_THREADS=1) and summarised by a last run that names them all.
 set -euo pipefail
 tlc=${1:-build/cli/tlc}
 iters=${2:-1500}
@@ -14,7 +17,9 @@ out=runs/table7
 bash scripts/heldout_photos.sh data/photos "$out/val"
 variants=("unet:in" "unet:hin" "unet:gn" "unet:ge" "unet:se" "unet:cbam" "nafnet:")
 degradations=("noise:sigma=30" "noise-map:sigma=5-60,pattern=gradient")
-printf "%-10s %-5s %-40s %9s %9s %9s %8s %6s\n" variant seed degradation global tlc tile "tlc-gl" ctrl
+row_format="%-10s %-5s %-40s %9s %9s %9s %8s %6s\n"
+printf "$row_format" variant seed degradation global tlc tile "tlc-gl" ctrl
+rows=""
 for seed in "${seeds[@]}"; do
   for v in "${variants[@]}"; do
     arch=${v%%:*}
@@ -30,7 +35,26 @@ for seed in "${seeds[@]}"; do
       gain=$(echo "$res" | awk '/^tlc vs global/ {print $4}')
       ctrl=$("$tlc" eval -m "$out/$name/model.safetensors" --data data/control96 --degrade "$d" --modes global,tlc \
         2> /dev/null | awk '/^tlc vs global/ {print $4}')
-      printf "%-10s %-5s %-40s %9s %9s %9s %8s %6s\n" "${name%-s*}" "$seed" "$d" $mean "$gain" "$ctrl"
+      row=$(printf "$row_format" "${name%-s*}" "$seed" "$d" $mean "$gain" "$ctrl")
+      echo "$row"
+      rows+="$row"$'\n'
     done
   done
 done
+[ ${#seeds[@]} -gt 1 ] || exit 0
+echo
+echo "mean ± sample standard deviation over ${#seeds[@]} seeds (${seeds[*]}), dB"
+printf "%s" "$rows" | awk '
+  { key = $1 " " $3; if (!(key in n)) order[++keys] = key; n[key]++
+    for (c = 4; c <= 7; ++c) { sum[key, c] += $c; sq[key, c] += $c * $c } }
+  END {
+    printf "%-10s %-40s %15s %15s %15s %15s\n", "variant", "degradation", "global", "tlc", "tile", "tlc-gl"
+    for (k = 1; k <= keys; ++k) {
+      key = order[k]; split(key, part, " "); printf "%-10s %-40s", part[1], part[2]
+      for (c = 4; c <= 7; ++c) {
+        m = sum[key, c] / n[key]; var = (sq[key, c] - n[key] * m * m) / (n[key] - 1)
+        printf " %7.3f ± %5.3f", m, sqrt(var > 0 ? var : 0)
+      }
+      printf "\n"
+    }
+  }'

@@ -85,6 +85,7 @@ TEST_CASE("PairedFolder pairs by file name and reports mismatches and size diffe
   Rng rng(0);
   const auto p = ds.full(2, rng);
   CHECK(test::max_abs_diff(p.input, one_minus(p.target)) < 1e-6);
+  CHECK(test::max_abs_diff(ds.target(2), p.target) == 0);
 
   fs::remove(d + "/target/img1.png");
   data::write_image(d + "/target/extra.png", random_image(4, 4, 9));
@@ -229,5 +230,7 @@ TEST_CASE("holdout_every and Subset give a deterministic split; the shipped phot
   const auto p = val->full(1, rng);
   CHECK(p.input.size(2) == p.target.size(2));
   CHECK(test::max_abs_diff(p.input, p.target) > 0.1);
+  CHECK(test::max_abs_diff(val->target(1), p.target) == 0);
+  CHECK(test::max_abs_diff(val->target(1), photos->target(split.val[1])) == 0);
   CHECK_THROWS_AS(data::Subset(photos, {20}), Error);
 }

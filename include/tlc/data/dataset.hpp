@@ -48,6 +48,8 @@ class Dataset {
   virtual const std::string& name(std::size_t i) const = 0;
   // The full-size pair i (on-the-fly degradations drawn from rng).
   virtual Pair full(std::size_t i, Rng& rng) const = 0;
+  // The clean full-size image i, without degrading anything.
+  virtual const TensorF& target(std::size_t i) const = 0;
   // A patch x patch crop of pair i at a uniform random position, before augmentation. Images
   // smaller than the patch are reflect-padded at the bottom/right first, as the official training
   // pipeline pads small images.
@@ -190,6 +192,7 @@ class PairedFolder : public Dataset {
   std::size_t size() const override { return pairs_.size(); }
   const std::string& name(std::size_t i) const override { return names_.at(i); }
   Pair full(std::size_t i, Rng&) const override { return pairs_.at(i); }
+  const TensorF& target(std::size_t i) const override { return pairs_.at(i).target; }
   Pair crop(std::size_t i, index_t patch, Rng& rng) const override {
     const Pair& p = pairs_.at(i);
     const auto c = detail::draw_crop(p.target.size(2), p.target.size(3), patch, rng);
@@ -225,6 +228,7 @@ class CleanFolder : public Dataset {
   std::size_t size() const override { return clean_.size(); }
   const std::string& name(std::size_t i) const override { return names_.at(i); }
   Pair full(std::size_t i, Rng& rng) const override { return {degradation_.apply(clean_.at(i), rng), clean_.at(i)}; }
+  const TensorF& target(std::size_t i) const override { return clean_.at(i); }
   // Only the crop plus margin() pixels of context are degraded, placed in the full (padded) image's
   // frame: the patch gets exactly the pixels a full-image degradation would give it.
   Pair crop(std::size_t i, index_t patch, Rng& rng) const override {
@@ -258,6 +262,7 @@ class Subset : public Dataset {
   std::size_t size() const override { return indices_.size(); }
   const std::string& name(std::size_t i) const override { return base_->name(indices_.at(i)); }
   Pair full(std::size_t i, Rng& rng) const override { return base_->full(indices_.at(i), rng); }
+  const TensorF& target(std::size_t i) const override { return base_->target(indices_.at(i)); }
   Pair crop(std::size_t i, index_t patch, Rng& rng) const override { return base_->crop(indices_.at(i), patch, rng); }
 
  private:

@@ -1,15 +1,14 @@
 #pragma once
 // Adam and AdamW. Adam adds weight decay to the gradient (L2, as torch.optim.Adam); AdamW decays
 // the weights directly (decoupled, as torch.optim.AdamW), applied to every parameter.
-#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
-#include "tlc/core/thread_pool.hpp"
 #include "tlc/ops/common.hpp"
-#include "tlc/ops/cpu/vec_math.hpp"
+#include "tlc/ops/cpu/optim.hpp"
 #include "tlc/ops/cuda/optim.hpp"
+#include "tlc/ops/dispatch.hpp"
 #include "tlc/ops/kernels/optim.hpp"
 #include "tlc/tensor/tensor.hpp"
 
@@ -50,26 +49,8 @@ class Adam {
     for (size_t i = 0; i < params_.size(); ++i) {
       Tensor<T> g = params_[i].grad();
       if (!g.defined()) continue;
-      T *p = params_[i].data(), *m = m_[i].data(), *v = v_[i].data();
-      const T* pg = g.data();
-      if (params_[i].is_cuda()) {
-        ops::detail::check_cuda_dtype<T>("Adam::step");
-        if constexpr (std::is_same_v<T, float>)
-          TLC_CUDA_CALL("Adam::step", cuda::adam_step({f.lr, f.beta1, f.beta2, f.eps, f.weight_decay,
-                                                       f.bias_correction1, f.bias_correction2, f.decoupled},
-                                                      p, m, v, pg, params_[i].numel()));
-        continue;
-      }
-      parallel_for(0, params_[i].numel(), 1 << 14, [&](index_t lo, index_t hi) {
-        constexpr index_t kBlock = 256;
-        T root[kBlock];  // sqrt(v / bias_correction2) of a block
-        for (index_t j0 = lo; j0 < hi; j0 += kBlock) {
-          const index_t len = std::min(kBlock, hi - j0);
-          for (index_t j = 0; j < len; ++j) root[j] = f.moments(p[j0 + j], m[j0 + j], v[j0 + j], pg[j0 + j]);
-          cpu::sqrt_in_place(root, len);  // std::sqrt in the loop would keep it scalar (errno)
-          for (index_t j = 0; j < len; ++j) f.apply(p[j0 + j], m[j0 + j], root[j]);
-        }
-      });
+      TLC_DISPATCH(T, "Adam::step", params_[i].device(), adam_step, f, params_[i].data(), m_[i].data(), v_[i].data(),
+                   g.data(), params_[i].numel());
     }
   }
 

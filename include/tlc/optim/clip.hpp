@@ -5,10 +5,10 @@
 #include <vector>
 
 #include "tlc/ops/common.hpp"
-#include "tlc/ops/cpu/sum.hpp"
-#include "tlc/ops/cuda/elementwise.hpp"
+#include "tlc/ops/cpu/optim.hpp"
 #include "tlc/ops/cuda/reduce.hpp"
-#include "tlc/ops/kernels/elementwise.hpp"
+#include "tlc/ops/dispatch.hpp"
+#include "tlc/ops/elementwise.hpp"
 
 namespace tlc::optim {
 
@@ -16,13 +16,7 @@ namespace detail {
 // Sum of squares of a gradient in double; on CUDA a deterministic device reduction.
 template <class T>
 double sum_squares(const Tensor<T>& g) {
-  if (g.is_cuda()) {
-    ops::detail::check_cuda_dtype<T>("clip_grad_norm");
-    if constexpr (std::is_same_v<T, float>)
-      TLC_CUDA_CALL("clip_grad_norm", return cuda::sum_squares(g.data(), g.numel()));
-    return 0.0;
-  }
-  return cpu::sum_as_double(g.data(), g.numel(), [](double x) { return x * x; });
+  return TLC_DISPATCH(T, "clip_grad_norm", g.device(), sum_squares, g.data(), g.numel());
 }
 }  // namespace detail
 
@@ -41,14 +35,9 @@ double clip_grad_norm(const std::vector<Tensor<T>>& params, double max_norm) {
     for (const auto& p : params) {
       Tensor<T> g = p.grad();
       if (!g.defined()) continue;
-      T* pg = g.data();
-      if (g.is_cuda()) {  // in place: the element-wise body reads and writes one element per index
-        if constexpr (std::is_same_v<T, float>)
-          TLC_CUDA_CALL("clip_grad_norm",
-                        cuda::unary_forward(static_cast<int>(kernels::Unary::MulScalar), scale, pg, pg, g.numel()));
-        continue;
-      }
-      for (index_t i = 0; i < g.numel(); ++i) pg[i] *= scale;
+      // In place: the element-wise body reads and writes one element per index.
+      TLC_DISPATCH(T, "clip_grad_norm", g.device(), unary_forward, static_cast<int>(kernels::Unary::MulScalar), scale,
+                   g.data(), g.data(), g.numel());
     }
   }
   return norm;

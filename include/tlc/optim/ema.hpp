@@ -3,8 +3,9 @@
 #include <vector>
 
 #include "tlc/ops/common.hpp"
+#include "tlc/ops/cpu/optim.hpp"
 #include "tlc/ops/cuda/optim.hpp"
-#include "tlc/ops/kernels/optim.hpp"
+#include "tlc/ops/dispatch.hpp"
 
 namespace tlc::optim {
 
@@ -15,18 +16,9 @@ class Ema {
     for (const auto& p : params_) shadow_.push_back(p.detach().clone());
   }
   void update() {
-    const kernels::EmaStep<T> f{static_cast<T>(decay_)};
-    for (size_t i = 0; i < params_.size(); ++i) {
-      const T* p = params_[i].data();
-      T* s = shadow_[i].data();
-      const index_t n = params_[i].numel();
-      if (params_[i].is_cuda()) {
-        ops::detail::check_cuda_dtype<T>("Ema::update");
-        if constexpr (std::is_same_v<T, float>) TLC_CUDA_CALL("Ema::update", cuda::ema_update(f.decay, p, s, n));
-        continue;
-      }
-      for (index_t j = 0; j < n; ++j) f(s[j], p[j]);
-    }
+    for (size_t i = 0; i < params_.size(); ++i)
+      TLC_DISPATCH(T, "Ema::update", params_[i].device(), ema_update, static_cast<T>(decay_), params_[i].data(),
+                   shadow_[i].data(), params_[i].numel());
   }
   const std::vector<Tensor<T>>& shadow() const { return shadow_; }
   std::vector<Tensor<T>>& shadow() { return shadow_; }
