@@ -29,14 +29,15 @@ std::vector<models::Mode> parse_modes(const std::string& s) {
 }
 
 // [degraded | restored per mode | clean] side by side, each panel under its label and PSNR.
-void write_side_by_side(const std::string& path, const EvalPair& p, const std::vector<models::Mode>& modes,
-                        const std::vector<TensorF>& restored, const std::vector<Score>& scores) {
+void write_side_by_side(const std::string& path, const EvalPair& p, const Score& degraded,
+                        const std::vector<models::Mode>& modes, const std::vector<TensorF>& restored,
+                        const std::vector<Score>& scores) {
   const index_t w = p.clean.size(3), scale = w >= 480 ? 3 : w >= 200 ? 2 : 1;
   auto panel = [&](const TensorF& img, const std::string& label) {
     return ops::concat(std::vector<TensorF>{text_strip(label, w, scale), img}, 2);
   };
   char psnr[32];
-  std::snprintf(psnr, sizeof psnr, " %.2f dB", metrics::psnr(p.degraded, p.clean));
+  std::snprintf(psnr, sizeof psnr, " %.2f dB", degraded.psnr);
   std::vector<TensorF> row{panel(p.degraded, std::string("degraded") + psnr)};
   for (size_t m = 0; m < modes.size(); ++m) {
     std::snprintf(psnr, sizeof psnr, " %.2f dB", scores[m].psnr);
@@ -53,7 +54,8 @@ int cmd_eval(const Argv& argv) {
   Args a("eval", "Score a model on full-size images in several inference modes, as the paper measures (images\n"
                  "rounded to 8 bits, PSNR, SSIM over the three channels; docs/TLC.md). DIR is paired (input/ +\n"
                  "target/) or a folder of clean images degraded by --degrade (seeded per image name, so runs\n"
-                 "repeat). --json writes {\"modes\": {MODE: {psnr, ssim, seconds, peak_mb}}, \"images\": [{name,\n"
+                 "repeat). The first column scores the degraded input itself. --json writes {\"degraded\": {psnr,\n"
+                 "ssim}, \"modes\": {MODE: {psnr, ssim, seconds, peak_mb}}, \"images\": [{name, degraded: {psnr, ssim},\n"
                  "MODE: {psnr, ssim}}]}.");
   a.option("model", "FILE", "model file").alias('m', "model");
   a.option("data", "DIR", "paired folder or folder of clean images");
@@ -88,6 +90,15 @@ int cmd_eval(const Argv& argv) {
   models::InferenceOptions opt = inference_options(iargs, lm.info);
   lm.model->to(device);
 
+  // The degraded inputs' own scores: what each mode restores from.
+  std::vector<Score> input(pairs.size());
+  Score input_mean;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    input[i].psnr = metrics::psnr(pairs[i].degraded, pairs[i].clean);
+    input[i].ssim = metrics::ssim(pairs[i].degraded, pairs[i].clean);
+    input_mean.psnr += input[i].psnr / pairs.size();
+    input_mean.ssim += input[i].ssim / pairs.size();
+  }
   // scores[image][mode]
   std::vector<std::vector<Score>> scores(pairs.size(), std::vector<Score>(modes.size()));
   std::vector<std::vector<TensorF>> outputs(pairs.size(), std::vector<TensorF>(modes.size()));
@@ -111,19 +122,19 @@ int cmd_eval(const Argv& argv) {
       mean[m].peak_mb = std::max(mean[m].peak_mb, row[m].peak_mb);
     }
   }
-  std::printf("%-28s", "image (PSNR dB / SSIM)");
+  std::printf("%-28s  %18s", "image (PSNR dB / SSIM)", "degraded");
   for (auto m : modes) std::printf("  %18s", models::mode_name(m).c_str());
   std::printf("\n");
   for (size_t i = 0; i < pairs.size(); ++i) {
-    std::printf("%-28s", pairs[i].name.c_str());
+    std::printf("%-28s  %9.3f / %6.4f", pairs[i].name.c_str(), input[i].psnr, input[i].ssim);
     for (size_t m = 0; m < modes.size(); ++m) std::printf("  %9.3f / %6.4f", scores[i][m].psnr, scores[i][m].ssim);
     std::printf("\n");
   }
-  std::printf("%-28s", "mean");
+  std::printf("%-28s  %9.3f / %6.4f", "mean", input_mean.psnr, input_mean.ssim);
   for (size_t m = 0; m < modes.size(); ++m) std::printf("  %9.3f / %6.4f", mean[m].psnr, mean[m].ssim);
-  std::printf("\n%-28s", "seconds per image");
+  std::printf("\n%-28s  %18s", "seconds per image", "");
   for (size_t m = 0; m < modes.size(); ++m) std::printf("  %18.3f", mean[m].seconds);
-  std::printf("\n%-28s", "peak memory (MiB)");
+  std::printf("\n%-28s  %18s", "peak memory (MiB)", "");
   for (size_t m = 0; m < modes.size(); ++m) std::printf("  %18.1f", mean[m].peak_mb);
   std::printf("\n");
   for (size_t m = 0; m < modes.size(); ++m)
@@ -136,10 +147,14 @@ int cmd_eval(const Argv& argv) {
   if (a.has("json")) {
     using io::json::Value;
     Value root = Value::object(), jm = Value::object(), images = Value::array();
+    auto score_value = [](const Score& s) {
+      Value v = Value::object();
+      v.set("psnr", Value(s.psnr));
+      v.set("ssim", Value(s.ssim));
+      return v;
+    };
     for (size_t m = 0; m < modes.size(); ++m) {
-      Value e = Value::object();
-      e.set("psnr", Value(mean[m].psnr));
-      e.set("ssim", Value(mean[m].ssim));
+      Value e = score_value(mean[m]);
       e.set("seconds", Value(mean[m].seconds));
       e.set("peak_mb", Value(mean[m].peak_mb));
       jm.set(models::mode_name(modes[m]), e);
@@ -147,16 +162,13 @@ int cmd_eval(const Argv& argv) {
     for (size_t i = 0; i < pairs.size(); ++i) {
       Value e = Value::object();
       e.set("name", Value(pairs[i].name));
-      for (size_t m = 0; m < modes.size(); ++m) {
-        Value s = Value::object();
-        s.set("psnr", Value(scores[i][m].psnr));
-        s.set("ssim", Value(scores[i][m].ssim));
-        e.set(models::mode_name(modes[m]), s);
-      }
+      e.set("degraded", score_value(input[i]));
+      for (size_t m = 0; m < modes.size(); ++m) e.set(models::mode_name(modes[m]), score_value(scores[i][m]));
       images.push_back(e);
     }
     root.set("model", Value(a.get("model")));
     root.set("degradation", Value(spec));
+    root.set("degraded", score_value(input_mean));
     root.set("modes", jm);
     root.set("images", images);
     OutputWrite guard;
@@ -166,8 +178,8 @@ int cmd_eval(const Argv& argv) {
     std::filesystem::create_directories(a.get("save"));
     for (size_t i = 0; i < pairs.size(); ++i) {
       const std::string stem = std::filesystem::path(pairs[i].name).stem().string();
-      write_side_by_side((std::filesystem::path(a.get("save")) / (stem + ".png")).string(), pairs[i], modes, outputs[i],
-                         scores[i]);
+      write_side_by_side((std::filesystem::path(a.get("save")) / (stem + ".png")).string(), pairs[i], input[i], modes,
+                         outputs[i], scores[i]);
     }
     std::fprintf(stderr, "labelled side-by-side images ([degraded | %s | clean]) in %s\n", a.get("modes").c_str(),
                  a.get("save").c_str());

@@ -31,7 +31,7 @@ for seed in "${seeds[@]}"; do
     for d in "${degradations[@]}"; do
       j="$out/$name/eval-$(echo "$d" | tr ':=,' '___').json"
       res=$("$tlc" eval -m "$out/$name/model.safetensors" --data "$out/val" --degrade "$d" --json "$j" 2> /dev/null)
-      mean=$(echo "$res" | awk '$1 == "mean" {print $2, $5, $8}')
+      mean=$(echo "$res" | awk '$1 == "mean" {print $5, $8, $11}')
       gain=$(echo "$res" | awk '/^tlc vs global/ {print $4}')
       ctrl=$("$tlc" eval -m "$out/$name/model.safetensors" --data data/control96 --degrade "$d" --modes global,tlc \
         2> /dev/null | awk '/^tlc vs global/ {print $4}')

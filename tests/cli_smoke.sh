@@ -33,6 +33,7 @@ grep -q "resumed .*iter_00000006" "$work/resume.log" || fail "resume did not sta
 
 "$tlc" eval -m "$work/run/model.safetensors" --data "$work/photos" --degrade auto --modes global,tlc --json "$work/e.json" > "$work/eval.txt" 2>/dev/null
 grep -q '"modes":{"global":{"psnr"' "$work/e.json" || fail "eval json"
+grep -q '"degraded":{"psnr"' "$work/e.json" || fail "eval json: the degraded input's scores"
 grep -q "tlc vs global" "$work/eval.txt" || fail "eval table"
 
 "$tlc" sweep -m "$work/run/model.safetensors" --data "$work/photos" --scales 1,2 --csv "$work/s.csv" --svg "$work/s.svg" > /dev/null 2>&1
