@@ -54,9 +54,9 @@ int cmd_eval(const Argv& argv) {
   Args a("eval", "Score a model on full-size images in several inference modes, as the paper measures (images\n"
                  "rounded to 8 bits, PSNR, SSIM over the three channels; docs/TLC.md). DIR is paired (input/ +\n"
                  "target/) or a folder of clean images degraded by --degrade (seeded per image name, so runs\n"
-                 "repeat). The first column scores the degraded input itself. --json writes {\"degraded\": {psnr,\n"
-                 "ssim}, \"modes\": {MODE: {psnr, ssim, seconds, peak_mb}}, \"images\": [{name, degraded: {psnr, ssim},\n"
-                 "MODE: {psnr, ssim}}]}.");
+                 "repeat). The first column scores the degraded input itself. --json writes {\"degraded\":\n"
+                 "{psnr, ssim}, \"modes\": {MODE: {psnr, ssim, seconds, peak_mb}}, \"images\": [{name,\n"
+                 "degraded: {psnr, ssim}, MODE: {psnr, ssim}}]}.");
   a.option("model", "FILE", "model file").alias('m', "model");
   a.option("data", "DIR", "paired folder or folder of clean images");
   add_degrade_option(a);
@@ -94,8 +94,7 @@ int cmd_eval(const Argv& argv) {
   std::vector<Score> input(pairs.size());
   Score input_mean;
   for (size_t i = 0; i < pairs.size(); ++i) {
-    input[i].psnr = metrics::psnr(pairs[i].degraded, pairs[i].clean);
-    input[i].ssim = metrics::ssim(pairs[i].degraded, pairs[i].clean);
+    input[i] = quality(pairs[i].degraded, pairs[i].clean);
     input_mean.psnr += input[i].psnr / pairs.size();
     input_mean.ssim += input[i].ssim / pairs.size();
   }

@@ -105,17 +105,25 @@ struct Score {
   double psnr = 0, ssim = 0, seconds = 0, peak_mb = 0;
 };
 
+// PSNR and SSIM of `image` against `clean` (no time or memory).
+inline Score quality(const TensorF& image, const TensorF& clean) {
+  Score s;
+  s.psnr = metrics::psnr(image, clean);
+  s.ssim = metrics::ssim(image, clean);
+  return s;
+}
+
 // Restores `p.degraded` with the prepared model and scores it against `p.clean`.
 inline Score score_one(models::Restorer& model, const EvalPair& p, const models::InferenceOptions& opt, Device device,
                        TensorF* restored = nullptr) {
   reset_peak_memory();
   const auto t0 = std::chrono::steady_clock::now();
   TensorF y = models::restore(model, p.degraded.to(device), opt).cpu();
-  Score s;
-  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  s.peak_mb = peak_memory_mb(device);
-  s.psnr = metrics::psnr(y, p.clean);
-  s.ssim = metrics::ssim(y, p.clean);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double peak_mb = peak_memory_mb(device);
+  Score s = quality(y, p.clean);
+  s.seconds = seconds;
+  s.peak_mb = peak_mb;
   if (restored) *restored = y;
   return s;
 }
