@@ -10,6 +10,7 @@
 #   ROUNDS [3] / REPS [5]          rounds and timed repetitions for the 256x256 and training cases
 #   BIG_ROUNDS [1] / BIG_REPS [1]  the same for the 720x1280 cases (one forward takes 10-80 s here)
 #   TLC_BEFORE  optional second bench_nafnet binary (e.g. built from an older tree), reported as tlc-before
+#   UNFUSED  when set, also runs tlc with TLC_FUSED=0 (the NAFNet blocks unfused), reported as tlc-unfused
 #   TORCH_OMP_WAIT_POLICY [PASSIVE]  OpenMP wait policy for torch: with other jobs on the cores the
 #     default (spinning) threads made torch 3-10x slower in some repetitions
 set -euo pipefail
@@ -38,6 +39,7 @@ bench_case() {  # bench_case CASE REPS
   echo "# load $(cut -d' ' -f1-3 /proc/loadavg) before $c" | tee -a "$raw"
   run tlc "$tlc_bin" "$c" "$reps" "$threads"
   if [ -n "${TLC_BEFORE:-}" ]; then run tlc-before "$TLC_BEFORE" "$c" "$reps" "$threads"; fi
+  if [ -n "${UNFUSED:-}" ]; then run tlc-unfused env TLC_FUSED=0 "$tlc_bin" "$c" "$reps" "$threads"; fi
   run torch env OMP_WAIT_POLICY="${TORCH_OMP_WAIT_POLICY:-PASSIVE}" "$py" "$here/torch_baseline.py" "$c" "$reps" "$threads" torch
   case $c in *_global) run ort "$py" "$here/torch_baseline.py" "$c" "$reps" "$threads" ort ;; esac
 }
@@ -64,7 +66,7 @@ for line in open(sys.argv[1]):
     d = dict(x.split("=") for x in kv)
     runs.setdefault((case, label), []).append((float(d["median_ms"]), float(d["peak_rss_mb"])))
 cases = ["fwd256_global", "fwd256_tlc", "train", "fwd720_global", "fwd720_tlc"]
-labels = [l for l in ["tlc", "tlc-before", "torch", "ort"] if any(k[1] == l for k in runs)]
+labels = [l for l in ["tlc", "tlc-unfused", "tlc-before", "torch", "ort"] if any(k[1] == l for k in runs)]
 print("| case | " + " | ".join(f"{l} ms (peak MB)" for l in labels) + " | tlc / faster baseline |")
 print("|---|" + "---|" * (len(labels) + 1))
 for c in cases:

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/args.hpp"
+#include "tlc/core/cpu_isa.hpp"
 #include "tlc/models/defaults.hpp"
 #include "tlc/models/inference.hpp"
 #include "tlc/models/model_file.hpp"
@@ -29,8 +30,14 @@ inline void add_runtime_options(Args& a) {
 // More threads than this only adds switching (1000 threads ran 30x slower than 2 on 2 cores).
 inline int max_threads() { return 4 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
-// Checks --threads and --device; applies --threads and returns the device.
+// Checks --threads, --device and the TLC_ISA environment variable; applies --threads and returns the
+// device.
 inline Device apply_runtime_options(const Args& a) {
+  try {
+    cpu_isa();  // a bad TLC_ISA fails here, before any work
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
   if (a.has("threads")) {
     const long long n = a.integer("threads");
     if (n < 1 || n > max_threads())

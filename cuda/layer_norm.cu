@@ -9,7 +9,7 @@ namespace tlc::cuda {
 
 void layer_norm2d_forward(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd, index_t N,
                           index_t C, index_t HW, double eps, bool centre) {
-  const kernels::LayerNorm2dForward<float, 1> f{x, w, b, y, mean, rstd, C, HW, eps, centre};
+  const kernels::LayerNorm2dForward<float, 1> f{x, w, b, y, mean, rstd, C, HW, HW, HW, eps, centre};
   detail::for_each("layer_norm2d_forward", N * HW, [=] __device__(index_t i) { f(i / HW, i % HW, 1); });
 }
 

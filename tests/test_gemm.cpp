@@ -1,4 +1,5 @@
-// cpu::gemm and cpu::gemm_batched against a naive triple loop.
+// cpu::gemm and cpu::gemm_batched against a naive triple loop, with every instruction set this CPU
+// supports (the kernel is chosen at run time: core/cpu_isa.hpp).
 #include "test_util.hpp"
 #include "tlc/ops/cpu/gemm.hpp"
 
@@ -59,24 +60,57 @@ void check_case(bool ta, bool tb, index_t m, index_t n, index_t k, double alpha,
       CHECK(double(ct[static_cast<size_t>(i * ldc + n)]) == double(T(c[static_cast<size_t>(i * ldc + n)])));
 }
 
+// The instruction sets this CPU runs, scalar first; each is used in turn by ForEachIsa.
+std::vector<CpuIsa> supported_isas() {
+  std::vector<CpuIsa> out;
+  for (CpuIsa isa : {CpuIsa::Scalar, CpuIsa::Avx2, CpuIsa::Avx512})
+    if (static_cast<int>(isa) <= static_cast<int>(cpu_isa_supported())) out.push_back(isa);
+  return out;
+}
+
+template <class F>
+void for_each_isa(F&& body) {
+  const CpuIsa previous = cpu_isa();
+  for (CpuIsa isa : supported_isas()) {
+    set_cpu_isa(isa);
+    INFO("isa " << isa_name(isa));
+    body();
+  }
+  set_cpu_isa(previous);
+}
+
 }  // namespace
 
-TEST_CASE("gemm matches a naive loop over sizes and transposes (float)") {
+TEST_CASE("gemm matches a naive loop over sizes and transposes (float), with every supported ISA") {
   const index_t sizes[][3] = {{1, 1, 1},   {1, 17, 5},   {7, 1, 3},      {5, 9, 1},      {13, 31, 17},  {6, 16, 8},
                               {8, 32, 16}, {33, 65, 70}, {127, 45, 300}, {64, 300, 513}, {150, 129, 31}};
-  for (auto& s : sizes)
-    for (int t = 0; t < 4; ++t) check_case<float>(t & 1, t & 2, s[0], s[1], s[2], 1.0, 0.0);
+  for_each_isa([&] {
+    for (auto& s : sizes)
+      for (int t = 0; t < 4; ++t) check_case<float>(t & 1, t & 2, s[0], s[1], s[2], 1.0, 0.0);
+  });
+  if (cpu_isa_supported() != CpuIsa::Avx512) WARN("avx512 kernel not run: this CPU lacks AVX-512F");
+}
+
+TEST_CASE("the instruction set is chosen at run time, and one the CPU lacks is refused") {
+  CHECK(static_cast<int>(cpu_isa()) <= static_cast<int>(cpu_isa_supported()));
+  if (cpu_isa_supported() != CpuIsa::Avx512) {
+    CHECK_THROWS_WITH(set_cpu_isa(CpuIsa::Avx512), Catch::Contains("this CPU does not support avx512"));
+    CHECK(cpu_isa() != CpuIsa::Avx512);
+  }
+  CHECK_THROWS_WITH(detail::parse_isa("sse9"), Catch::Contains("expected scalar, avx2 or avx512"));
 }
 
 TEST_CASE("gemm applies alpha and beta (float and double)") {
-  for (int t = 0; t < 4; ++t) {
-    check_case<float>(t & 1, t & 2, 19, 37, 290, 0.5, 1.0);
-    check_case<float>(t & 1, t & 2, 9, 70, 11, -2.0, 0.25);
-    check_case<double>(t & 1, t & 2, 23, 41, 270, 1.5, -0.5);
-    check_case<double>(t & 1, t & 2, 3, 5, 7, 1.0, 0.0);
-  }
-  check_case<float>(false, false, 4, 5, 6, 0.0, 0.5);  // alpha == 0 only scales C
-  check_case<float>(false, false, 4, 5, 0, 1.0, 2.0);  // k == 0 likewise
+  for_each_isa([] {
+    for (int t = 0; t < 4; ++t) {
+      check_case<float>(t & 1, t & 2, 19, 37, 290, 0.5, 1.0);
+      check_case<float>(t & 1, t & 2, 9, 70, 11, -2.0, 0.25);
+      check_case<double>(t & 1, t & 2, 23, 41, 270, 1.5, -0.5);
+      check_case<double>(t & 1, t & 2, 3, 5, 7, 1.0, 0.0);
+    }
+    check_case<float>(false, false, 4, 5, 6, 0.0, 0.5);  // alpha == 0 only scales C
+    check_case<float>(false, false, 4, 5, 0, 1.0, 2.0);  // k == 0 likewise
+  });
 }
 
 TEST_CASE("gemm handles a wide matrix that spans several column blocks") {
@@ -93,22 +127,24 @@ TEST_CASE("gemm_batched matches per-item loops, serial and parallel over the bat
 }
 
 TEST_CASE("gemm adds a per-row bias in its store, with and without beta, across k blocks") {
-  for (index_t k : {index_t(0), index_t(5), index_t(300)})  // 300 > KC: the bias must be added once
-    for (double beta : {0.0, 0.5}) {
-      const index_t m = 19, n = 45, ldc = n + 2;
-      const auto a = random_values(m * k + 1, 4), b = random_values(k * n + 1, 5), bias = random_values(m, 6);
-      auto c = random_values(m * ldc, 7);
-      std::vector<float> af(a.begin(), a.end()), bf(b.begin(), b.end()), biasf(bias.begin(), bias.end()),
-          cf(c.begin(), c.end());
-      naive_gemm(false, false, m, n, k, 1.5, a.data(), k, b.data(), n, beta, c.data(), ldc);
-      cpu::gemm<float>(false, false, m, n, k, 1.5f, af.data(), k, bf.data(), n, float(beta), cf.data(), ldc,
-                       biasf.data());
-      double worst = 0;
-      for (index_t i = 0; i < m; ++i)
-        for (index_t j = 0; j < n; ++j)
-          worst = std::max(worst,
-                           std::abs(double(cf[size_t(i * ldc + j)]) - (c[size_t(i * ldc + j)] + bias[size_t(i)])));
-      INFO("k=" << k << " beta=" << beta);
-      CHECK(worst <= 2e-6 * double(k + 1));
-    }
+  for_each_isa([] {
+    for (index_t k : {index_t(0), index_t(5), index_t(300)})  // 300 > KC: the bias must be added once
+      for (double beta : {0.0, 0.5}) {
+        const index_t m = 19, n = 45, ldc = n + 2;
+        const auto a = random_values(m * k + 1, 4), b = random_values(k * n + 1, 5), bias = random_values(m, 6);
+        auto c = random_values(m * ldc, 7);
+        std::vector<float> af(a.begin(), a.end()), bf(b.begin(), b.end()), biasf(bias.begin(), bias.end()),
+            cf(c.begin(), c.end());
+        naive_gemm(false, false, m, n, k, 1.5, a.data(), k, b.data(), n, beta, c.data(), ldc);
+        cpu::gemm<float>(false, false, m, n, k, 1.5f, af.data(), k, bf.data(), n, float(beta), cf.data(), ldc,
+                         biasf.data());
+        double worst = 0;
+        for (index_t i = 0; i < m; ++i)
+          for (index_t j = 0; j < n; ++j)
+            worst = std::max(worst,
+                             std::abs(double(cf[size_t(i * ldc + j)]) - (c[size_t(i * ldc + j)] + bias[size_t(i)])));
+        INFO("k=" << k << " beta=" << beta);
+        CHECK(worst <= 2e-6 * double(k + 1));
+      }
+  });
 }

@@ -5,13 +5,10 @@
 #include <memory>
 #include <vector>
 
+#include "tlc/models/naf_block.hpp"
 #include "tlc/models/restorer.hpp"
-#include "tlc/nn/activation.hpp"
-#include "tlc/nn/attention.hpp"
 #include "tlc/nn/conv.hpp"
-#include "tlc/nn/layer_norm.hpp"
 #include "tlc/nn/shuffle.hpp"
-#include "tlc/ops/gate.hpp"
 
 namespace tlc::models {
 
@@ -24,72 +21,6 @@ struct NAFNetConfig {
   // Baseline only: expansion of the depthwise branch and of the FFN.
   index_t dw_expand = 2;
   index_t ffn_expand = 2;
-};
-
-// NAFBlock(c): LN → 1x1 (c→2c) → dw3x3 → SimpleGate → ×SCA → 1x1 → y = x + β·…; then
-// LN → 1x1 (c→2c) → SimpleGate → 1x1 → out = y + γ·….
-class NAFBlock : public nn::Module<float> {
- public:
-  explicit NAFBlock(index_t c) {
-    const index_t dw = 2 * c, ffn = 2 * c;
-    beta_ = &register_parameter("beta", TensorF::zeros({1, c, 1, 1}));
-    gamma_ = &register_parameter("gamma", TensorF::zeros({1, c, 1, 1}));
-    conv1_ = register_module("conv1", std::make_shared<nn::Conv2d<float>>(c, dw, 1));
-    conv2_ = register_module("conv2", std::make_shared<nn::Conv2d<float>>(dw, dw, 3, 1, 1, true, dw));
-    conv3_ = register_module("conv3", std::make_shared<nn::Conv2d<float>>(dw / 2, c, 1));
-    sca_ = register_module("sca", std::make_shared<nn::SCA<float>>(dw / 2));
-    conv4_ = register_module("conv4", std::make_shared<nn::Conv2d<float>>(c, ffn, 1));
-    conv5_ = register_module("conv5", std::make_shared<nn::Conv2d<float>>(ffn / 2, c, 1));
-    norm1_ = register_module("norm1", std::make_shared<nn::LayerNorm2d<float>>(c));
-    norm2_ = register_module("norm2", std::make_shared<nn::LayerNorm2d<float>>(c));
-  }
-  TensorF forward(const TensorF& inp) override {
-    TensorF x = ops::simple_gate(conv2_->forward(conv1_->forward(norm1_->forward(inp))));
-    x = conv3_->forward(sca_->scale(x));  // x * sca(x)
-    const TensorF y = ops::addcmul(inp, x, *beta_);
-    x = conv5_->forward(ops::simple_gate(conv4_->forward(norm2_->forward(y))));
-    return ops::addcmul(y, x, *gamma_);
-  }
-  std::string type_name() const override { return "NAFBlock"; }
-
- private:
-  TensorF *beta_, *gamma_;
-  std::shared_ptr<nn::Conv2d<float>> conv1_, conv2_, conv3_, conv4_, conv5_;
-  std::shared_ptr<nn::SCA<float>> sca_;
-  std::shared_ptr<nn::LayerNorm2d<float>> norm1_, norm2_;
-};
-
-// BaselineBlock(c, d, f): LN → 1x1 (c→dc) → dw3x3 → GELU → ×SE → 1x1 → y = x + β·…; then
-// LN → 1x1 (c→fc) → GELU → 1x1 → out = y + γ·….
-class BaselineBlock : public nn::Module<float> {
- public:
-  BaselineBlock(index_t c, index_t dw_expand, index_t ffn_expand) {
-    const index_t dw = dw_expand * c, ffn = ffn_expand * c;
-    beta_ = &register_parameter("beta", TensorF::zeros({1, c, 1, 1}));
-    gamma_ = &register_parameter("gamma", TensorF::zeros({1, c, 1, 1}));
-    conv1_ = register_module("conv1", std::make_shared<nn::Conv2d<float>>(c, dw, 1));
-    conv2_ = register_module("conv2", std::make_shared<nn::Conv2d<float>>(dw, dw, 3, 1, 1, true, dw));
-    conv3_ = register_module("conv3", std::make_shared<nn::Conv2d<float>>(dw, c, 1));
-    se_ = register_module("se", std::make_shared<nn::SE<float>>(dw, dw / 2));
-    conv4_ = register_module("conv4", std::make_shared<nn::Conv2d<float>>(c, ffn, 1));
-    conv5_ = register_module("conv5", std::make_shared<nn::Conv2d<float>>(ffn, c, 1));
-    norm1_ = register_module("norm1", std::make_shared<nn::LayerNorm2d<float>>(c));
-    norm2_ = register_module("norm2", std::make_shared<nn::LayerNorm2d<float>>(c));
-  }
-  TensorF forward(const TensorF& inp) override {
-    TensorF x = ops::gelu(conv2_->forward(conv1_->forward(norm1_->forward(inp))));
-    x = conv3_->forward(se_->scale(x));  // x * se(x)
-    const TensorF y = ops::addcmul(inp, x, *beta_);
-    x = conv5_->forward(ops::gelu(conv4_->forward(norm2_->forward(y))));
-    return ops::addcmul(y, x, *gamma_);
-  }
-  std::string type_name() const override { return "BaselineBlock"; }
-
- private:
-  TensorF *beta_, *gamma_;
-  std::shared_ptr<nn::Conv2d<float>> conv1_, conv2_, conv3_, conv4_, conv5_;
-  std::shared_ptr<nn::SE<float>> se_;
-  std::shared_ptr<nn::LayerNorm2d<float>> norm1_, norm2_;
 };
 
 // The UNet shared by NAFNet and Baseline, parameterised by its block type.

@@ -19,19 +19,21 @@ class PooledPointwise : public Sequential<T> {
  public:
   Tensor<T> forward(const Tensor<T>& x) override { return pool_->expand(attention_valid(x), x.size(2), x.size(3)); }
   // x * forward(x), what every caller computes, without the full-size attention map under TLC.
-  Tensor<T> scale(const Tensor<T>& x) { return pool_->scale(x, attention_valid(x)); }
-
- protected:
-  PooledPointwise() { pool_ = this->add(std::make_shared<AvgPool<T>>()); }
-
- private:
+  Tensor<T> scale(const Tensor<T>& x) { return apply(x, attention_valid(x)); }
+  // The attention on the pool's valid window map: [N,C,1,1] when global (one weight per channel,
+  // which the fused block inference folds into the next 1x1 conv), and x * it brought to x's size.
   Tensor<T> attention_valid(const Tensor<T>& x) {
     ops::detail::check_rank(this->type_name().c_str(), x, 4);
     Tensor<T> y = pool_->forward_valid(x);
     for (size_t i = 1; i < this->size(); ++i) y = (*this)[i].forward(y);
     return y;
   }
+  Tensor<T> apply(const Tensor<T>& x, const Tensor<T>& attention) const { return pool_->scale(x, attention); }
 
+ protected:
+  PooledPointwise() { pool_ = this->add(std::make_shared<AvgPool<T>>()); }
+
+ private:
   std::shared_ptr<AvgPool<T>> pool_;
 };
 

@@ -33,6 +33,8 @@ class Conv2d : public Module<T> {
   index_t in_channels() const { return in_; }
   index_t out_channels() const { return out_; }
   const Conv2dOptions& options() const { return o_; }
+  const Tensor<T>& weight() const { return *weight_; }
+  const Tensor<T>* bias() const { return bias_; }  // null without a bias
 
  private:
   index_t in_, out_;

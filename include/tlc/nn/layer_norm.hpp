@@ -19,6 +19,9 @@ class LayerNorm2d : public Module<T> {
     return ops::layer_norm2d(x, *weight_, bias_ ? *bias_ : Tensor<T>(), static_cast<T>(eps_), kind_);
   }
   std::string type_name() const override { return "LayerNorm2d"; }
+  const Tensor<T>& weight() const { return *weight_; }
+  const Tensor<T>* bias() const { return bias_; }  // null for BiasFree
+  double eps() const { return eps_; }
 
  private:
   double eps_;

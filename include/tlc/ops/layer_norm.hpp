@@ -43,7 +43,7 @@ template <class T>
 void layer_norm2d_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, index_t N, index_t C, index_t HW,
                           double eps, bool centre) {
   using Fwd = kernels::LayerNorm2dForward<T, ops::detail::kLayerNormSpan>;
-  ops::detail::for_each_pixel_span(N, C, HW, Fwd{x, w, b, y, mean, rstd, C, HW, eps, centre});
+  ops::detail::for_each_pixel_span(N, C, HW, Fwd{x, w, b, y, mean, rstd, C, HW, HW, HW, eps, centre});
 }
 
 template <class T>

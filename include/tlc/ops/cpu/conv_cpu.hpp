@@ -159,35 +159,42 @@ bool depthwise_3x3_same(const ConvGeom& g) {
   return g.kh == 3 && g.kw == 3 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 1 && g.pad_w == 1;
 }
 
+// One output row of a 3x3 "same" depthwise filter: y[ow] = bias + sum_{i,j} k[i][j] * rows[i][ow - 1 + j]
+// over a row of width w, rows[0..2] the input rows above, at and below (null above the first or below
+// the last row: zero taps, aliased to the centre row so no zero buffer is needed). The fused block
+// inference calls it on rows of its own band buffers.
+template <class T>
+void depthwise_3x3_row(index_t w, const T* const rows[3], const T* k, T bias, T* yr) {
+  const T* r[3];
+  T t[3][3];
+  for (int i = 0; i < 3; ++i) {
+    r[i] = rows[i] ? rows[i] : rows[1];
+    for (int j = 0; j < 3; ++j) t[i][j] = rows[i] ? k[i * 3 + j] : T(0);
+  }
+  auto at = [&](index_t ow) {  // one output with bounds checks along the row
+    T s = bias;
+    for (int i = 0; i < 3; ++i)
+      for (int j = 0; j < 3; ++j) {
+        const index_t iw = ow - 1 + j;
+        if (iw >= 0 && iw < w) s += t[i][j] * r[i][iw];
+      }
+    return s;
+  };
+  yr[0] = at(0);
+  if (w > 1) yr[w - 1] = at(w - 1);
+  const T *r0 = r[0], *r1 = r[1], *r2 = r[2];
+#pragma GCC ivdep
+  for (index_t ow = 1; ow < w - 1; ++ow)
+    yr[ow] = bias + t[0][0] * r0[ow - 1] + t[0][1] * r0[ow] + t[0][2] * r0[ow + 1] + t[1][0] * r1[ow - 1] +
+             t[1][1] * r1[ow] + t[1][2] * r1[ow + 1] + t[2][0] * r2[ow - 1] + t[2][1] * r2[ow] + t[2][2] * r2[ow + 1];
+}
+
 // y = bias + sum_{i,j} k[i][j] * x[oh - 1 + i][ow - 1 + j] over one h x w plane (k row-major 3x3).
 template <class T>
 void depthwise_3x3_plane(index_t h, index_t w, const T* x, const T* k, T bias, T* y) {
   for (index_t oh = 0; oh < h; ++oh) {
-    const T* r[3];
-    T t[3][3];
-    for (int i = 0; i < 3; ++i) {
-      const index_t ih = oh - 1 + i;
-      const bool in = ih >= 0 && ih < h;
-      r[i] = x + (in ? ih : oh) * w;
-      for (int j = 0; j < 3; ++j) t[i][j] = in ? k[i * 3 + j] : T(0);
-    }
-    T* yr = y + oh * w;
-    auto at = [&](index_t ow) {  // one output with bounds checks along the row
-      T s = bias;
-      for (int i = 0; i < 3; ++i)
-        for (int j = 0; j < 3; ++j) {
-          const index_t iw = ow - 1 + j;
-          if (iw >= 0 && iw < w) s += t[i][j] * r[i][iw];
-        }
-      return s;
-    };
-    yr[0] = at(0);
-    if (w > 1) yr[w - 1] = at(w - 1);
-    const T *r0 = r[0], *r1 = r[1], *r2 = r[2];
-#pragma GCC ivdep
-    for (index_t ow = 1; ow < w - 1; ++ow)
-      yr[ow] = bias + t[0][0] * r0[ow - 1] + t[0][1] * r0[ow] + t[0][2] * r0[ow + 1] + t[1][0] * r1[ow - 1] +
-               t[1][1] * r1[ow] + t[1][2] * r1[ow + 1] + t[2][0] * r2[ow - 1] + t[2][1] * r2[ow] + t[2][2] * r2[ow + 1];
+    const T* const rows[3] = {oh > 0 ? x + (oh - 1) * w : nullptr, x + oh * w, oh + 1 < h ? x + (oh + 1) * w : nullptr};
+    depthwise_3x3_row(w, rows, k, bias, y + oh * w);
   }
 }
 

@@ -2,8 +2,9 @@
 // Row-major GEMM on the CPU: C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C.
 // BLIS-style: B is packed into kc x NR column panels (shared by all threads), A into MR x kc row
 // panels (per task), and a register-tiled micro-kernel multiplies one MR x NR tile. The same
-// micro-kernel source serves AVX-512, AVX2/FMA and a portable scalar ISA; pack buffers are
-// thread-local and only grow, so no allocation happens in the loops.
+// micro-kernel source serves AVX-512, AVX2/FMA and a portable scalar ISA (gemm_kernels.hpp), chosen at
+// run time by what the CPU supports; pack buffers are thread-local and only grow, so no allocation
+// happens in the loops.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -11,7 +12,9 @@
 #include <type_traits>
 
 #include "tlc/core/config.hpp"
+#include "tlc/core/cpu_isa.hpp"
 #include "tlc/core/thread_pool.hpp"
+#include "tlc/ops/cpu/gemm_kernels.hpp"
 
 #if defined(__AVX__)
 #include <immintrin.h>
@@ -20,8 +23,9 @@
 namespace tlc::cpu {
 
 // Thread-local scratch buffers (64-byte aligned, grow only). One slot per role so that a caller
-// holding one buffer (the conv im2col columns) can call gemm, which uses the others.
-enum class Scratch { PackA = 0, PackB = 1, Columns = 2, Count = 3 };
+// holding one buffer (the conv im2col columns, the fused block's bands) can call gemm, which uses
+// the pack slots.
+enum class Scratch { PackA = 0, PackB = 1, Columns = 2, BlockWide = 3, BlockNorm = 4, BlockRows = 5, Count = 6 };
 
 template <class T>
 T* thread_scratch(Scratch slot, index_t count) {
@@ -43,118 +47,6 @@ T* thread_scratch(Scratch slot, index_t count) {
 }
 
 namespace gemm_detail {
-
-// ---- instruction sets: a vector register type and the five operations the kernel needs -------
-template <class T>
-struct ScalarIsa {
-  using reg = T;
-  static constexpr int width = 1;
-  static reg zero() { return T(0); }
-  static reg load(const T* p) { return *p; }
-  static reg broadcast(const T* p) { return *p; }
-  static reg fma(reg a, reg b, reg c) { return a * b + c; }
-  static reg scale(reg a, T s) { return a * s; }
-  static reg add(reg a, reg b) { return a + b; }
-  static void store(T* p, reg v) { *p = v; }
-};
-
-#if defined(__AVX2__) && defined(__FMA__)
-struct Avx2Float {
-  using reg = __m256;
-  static constexpr int width = 8;
-  static reg zero() { return _mm256_setzero_ps(); }
-  static reg load(const float* p) { return _mm256_loadu_ps(p); }
-  static reg broadcast(const float* p) { return _mm256_broadcast_ss(p); }
-  static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
-  static reg scale(reg a, float s) { return _mm256_mul_ps(a, _mm256_set1_ps(s)); }
-  static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
-  static void store(float* p, reg v) { _mm256_storeu_ps(p, v); }
-};
-#endif
-
-#if defined(__AVX512F__)
-struct Avx512Float {
-  using reg = __m512;
-  static constexpr int width = 16;
-  static reg zero() { return _mm512_setzero_ps(); }
-  static reg load(const float* p) { return _mm512_loadu_ps(p); }
-  static reg broadcast(const float* p) { return _mm512_set1_ps(*p); }
-  static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
-  static reg scale(reg a, float s) { return _mm512_mul_ps(a, _mm512_set1_ps(s)); }
-  static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
-  static void store(float* p, reg v) { _mm512_storeu_ps(p, v); }
-};
-#endif
-
-// Tile shape (MR rows x NV registers) and cache blocks (KC deep, MC rows of A, NC columns of B).
-template <class T>
-struct Config {
-  using Isa = ScalarIsa<T>;
-  static constexpr int MR = 4, NV = 8;
-  static constexpr index_t KC = 256, MC = 64, NC = 2048;
-};
-
-#if defined(__AVX512F__)
-template <>
-struct Config<float> {
-  using Isa = Avx512Float;
-  static constexpr int MR = 8, NV = 2;  // 16 accumulators of 32 zmm registers
-  static constexpr index_t KC = 256, MC = 128, NC = 4096;
-};
-#elif defined(__AVX2__) && defined(__FMA__)
-template <>
-struct Config<float> {
-  using Isa = Avx2Float;
-  static constexpr int MR = 6, NV = 2;  // 12 accumulators of 16 ymm registers
-  static constexpr index_t KC = 256, MC = 120, NC = 4096;
-};
-#endif
-
-// One MR x NR tile: acc = packed A panel * packed B panel over kc; then C = alpha*acc + bias[i] + beta*C
-// for the valid mr x nr corner (bias may be null; beta == 0 never reads C, so garbage or NaN in C
-// is ignored).
-template <class T, class Isa, int MR, int NV>
-void micro_kernel(index_t kc, const T* pa, const T* pb, T* c, index_t ldc, T alpha, T beta, const T* bias, int mr,
-                  int nr) {
-  constexpr int W = Isa::width, NR = NV * W;
-  typename Isa::reg acc[MR][NV];
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 8
-    for (int j = 0; j < NV; ++j) acc[i][j] = Isa::zero();
-  for (index_t p = 0; p < kc; ++p, pa += MR, pb += NR) {
-    typename Isa::reg b[NV];
-#pragma GCC unroll 8
-    for (int j = 0; j < NV; ++j) b[j] = Isa::load(pb + j * W);
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-      const typename Isa::reg a = Isa::broadcast(pa + i);
-#pragma GCC unroll 8
-      for (int j = 0; j < NV; ++j) acc[i][j] = Isa::fma(a, b[j], acc[i][j]);
-    }
-  }
-  if (mr == MR && nr == NR) {
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 8
-      for (int j = 0; j < NV; ++j) {
-        T* cp = c + i * ldc + j * W;
-        typename Isa::reg v = Isa::scale(acc[i][j], alpha);
-        if (bias) v = Isa::add(v, Isa::broadcast(bias + i));
-        if (beta != T(0)) v = Isa::fma(Isa::load(cp), Isa::broadcast(&beta), v);
-        Isa::store(cp, v);
-      }
-    return;
-  }
-  alignas(64) T tile[MR * NR];
-  for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NV; ++j) Isa::store(tile + i * NR + j * W, acc[i][j]);
-  for (int i = 0; i < mr; ++i)
-    for (int j = 0; j < nr; ++j) {
-      T& out = c[i * ldc + j];
-      out = alpha * tile[i * NR + j] + (bias ? bias[i] : T(0)) + (beta != T(0) ? beta * out : T(0));
-    }
-}
 
 #if defined(__AVX__)
 // out[q * out_ld + i] = rows[i][q] for an 8 x 8 float block (row i at src + i * ld): one
@@ -255,19 +147,11 @@ void scale_c(index_t m, index_t n, T beta, T* c, index_t ldc) {
     for (index_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
 }
 
-}  // namespace gemm_detail
-
-// C = alpha * op(A) * op(B) + row_bias[i] + beta * C, row-major; op(A) is m x k (A stored k x m when
-// trans_a), op(B) is k x n (B stored n x k when trans_b); row_bias (m values) may be null. beta == 0
-// overwrites C without reading it; the bias is added in the kernel's store, saving a pass over C.
-// Runs on the thread pool (serially when called from inside a parallel region).
-template <class T>
-void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda, const T* b,
-          index_t ldb, T beta, T* c, index_t ldc, const T* row_bias = nullptr) {
-  using namespace gemm_detail;
-  using Cfg = Config<T>;
-  using Isa = typename Cfg::Isa;
-  constexpr int MR = Cfg::MR, NR = Cfg::NV * Isa::width;
+// The blocked GEMM of cpu::gemm with kernel K (gemm_kernels.hpp).
+template <class T, class K>
+void blocked(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda, const T* b,
+             index_t ldb, T beta, T* c, index_t ldc, const T* row_bias) {
+  constexpr int MR = K::MR, NR = K::NR;
   if (m <= 0 || n <= 0) return;
   if (k <= 0 || alpha == T(0)) {
     scale_c(m, n, beta, c, ldc);
@@ -278,18 +162,18 @@ void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, 
   }
   const index_t threads = num_threads();
   // Even m blocks (multiples of MR) so that the last block is not a sliver.
-  const index_t m_blocks = (m + Cfg::MC - 1) / Cfg::MC;
+  const index_t m_blocks = (m + K::MC - 1) / K::MC;
   const index_t mc_step = ((m + m_blocks - 1) / m_blocks + MR - 1) / MR * MR;
 
-  for (index_t jc = 0; jc < n; jc += Cfg::NC) {
-    const index_t nc = std::min(Cfg::NC, n - jc);
+  for (index_t jc = 0; jc < n; jc += K::NC) {
+    const index_t nc = std::min(K::NC, n - jc);
     const index_t n_panels = (nc + NR - 1) / NR;
     // Column chunks per m block: enough tasks to keep every thread busy, at least 4 panels each.
     const index_t want = std::max<index_t>(1, (4 * threads + m_blocks - 1) / m_blocks);
     const index_t chunk_panels = std::max<index_t>(std::min<index_t>(4, n_panels), (n_panels + want - 1) / want);
     const index_t n_chunks = (n_panels + chunk_panels - 1) / chunk_panels;
-    for (index_t pc = 0; pc < k; pc += Cfg::KC) {
-      const index_t kc = std::min(Cfg::KC, k - pc);
+    for (index_t pc = 0; pc < k; pc += K::KC) {
+      const index_t kc = std::min(K::KC, k - pc);
       const T beta_k = pc == 0 ? beta : T(1);
       const T* bias_k = pc == 0 ? row_bias : nullptr;
       T* pb = thread_scratch<T>(Scratch::PackB, n_panels * NR * kc);
@@ -311,14 +195,36 @@ void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, 
             for (index_t jp = chunk * chunk_panels; jp < p_end; ++jp) {
               const index_t j = jp * NR;
               const int nr = static_cast<int>(std::min<index_t>(NR, nc - j));
-              micro_kernel<T, Isa, MR, Cfg::NV>(kc, pa + i * kc, pb + j * kc, c + (ic + i) * ldc + jc + j, ldc, alpha,
-                                                beta_k, bias_k ? bias_k + ic + i : nullptr, mr, nr);
+              K::run(kc, pa + i * kc, pb + j * kc, c + (ic + i) * ldc + jc + j, ldc, alpha, beta_k,
+                     bias_k ? bias_k + ic + i : nullptr, mr, nr);
             }
           }
         }
       });
     }
   }
+}
+
+}  // namespace gemm_detail
+
+// C = alpha * op(A) * op(B) + row_bias[i] + beta * C, row-major; op(A) is m x k (A stored k x m when
+// trans_a), op(B) is k x n (B stored n x k when trans_b); row_bias (m values) may be null. beta == 0
+// overwrites C without reading it; the bias is added in the kernel's store, saving a pass over C.
+// Runs on the thread pool (serially when called from inside a parallel region).
+template <class T>
+void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda, const T* b,
+          index_t ldb, T beta, T* c, index_t ldc, const T* row_bias = nullptr) {
+  using namespace gemm_detail;
+#if TLC_GEMM_X86
+  if constexpr (std::is_same_v<T, float>) {
+    const CpuIsa isa = cpu_isa();
+    if (isa == CpuIsa::Avx512)
+      return blocked<T, avx512::Kernel>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, row_bias);
+    if (isa == CpuIsa::Avx2)
+      return blocked<T, avx2::Kernel>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, row_bias);
+  }
+#endif
+  blocked<T, scalar::Kernel<T>>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, row_bias);
 }
 
 // `batch` independent GEMMs whose operands start `stride_*` elements apart. Large problems

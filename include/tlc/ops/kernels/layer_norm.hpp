@@ -12,16 +12,18 @@ namespace tlc::kernels {
 
 // y = xhat * w + b, with xhat = (x - mean) * rstd when `centre` (WithBias) and xhat = x * rstd
 // otherwise (Restormer BiasFree: the variance is still the centred one). rstd = 1/sqrt(var + eps),
-// var biased. Saves mean and rstd per pixel ([N, H*W]) for the backward.
+// var biased. Saves mean and rstd per pixel ([N, H*W]) for the backward unless they are null
+// (inference). x and y may be views with their own channel strides (x_ld, y_ld >= HW): the fused
+// block inference normalises bands of rows into a buffer of its own.
 template <class T, int Span>
 struct LayerNorm2dForward {
   const T* x;
   const T* weight;
   const T* bias;  // null: no bias
   T* y;
-  T* mean;
+  T* mean;  // null: not saved
   T* rstd;
-  index_t C, HW;
+  index_t C, HW, x_ld, y_ld;
   double eps;
   bool centre;
 
@@ -34,28 +36,31 @@ struct LayerNorm2dForward {
   template <int Fixed>
   TLC_HD void span(index_t n, index_t p0, index_t len_rt) const {
     const index_t len = Fixed > 0 ? Fixed : len_rt;
-    const T* xs = x + n * C * HW + p0;
-    T* ys = y + n * C * HW + p0;
+    const T* xs = x + n * C * x_ld + p0;
+    T* ys = y + n * C * y_ld + p0;
     double mu[Span], var[Span];
     for (index_t k = 0; k < len; ++k) mu[k] = var[k] = 0.0;
     for (index_t c = 0; c < C; ++c)
-      for (index_t k = 0; k < len; ++k) mu[k] += static_cast<double>(xs[c * HW + k]);
+      for (index_t k = 0; k < len; ++k) mu[k] += static_cast<double>(xs[c * x_ld + k]);
     for (index_t k = 0; k < len; ++k) mu[k] /= static_cast<double>(C);
     for (index_t c = 0; c < C; ++c)
       for (index_t k = 0; k < len; ++k) {
-        const double d = static_cast<double>(xs[c * HW + k]) - mu[k];
+        const double d = static_cast<double>(xs[c * x_ld + k]) - mu[k];
         var[k] += d * d;
       }
     T shift[Span], scale[Span];
     for (index_t k = 0; k < len; ++k) {
       scale[k] = static_cast<T>(1.0 / sqrt(var[k] / static_cast<double>(C) + eps));
       shift[k] = centre ? static_cast<T>(mu[k]) : T(0);
-      mean[n * HW + p0 + k] = static_cast<T>(mu[k]);
-      rstd[n * HW + p0 + k] = scale[k];
     }
+    if (mean)
+      for (index_t k = 0; k < len; ++k) {
+        mean[n * HW + p0 + k] = static_cast<T>(mu[k]);
+        rstd[n * HW + p0 + k] = scale[k];
+      }
     for (index_t c = 0; c < C; ++c) {
       const T w = weight[c], b = bias ? bias[c] : T(0);
-      for (index_t k = 0; k < len; ++k) ys[c * HW + k] = (xs[c * HW + k] - shift[k]) * scale[k] * w + b;
+      for (index_t k = 0; k < len; ++k) ys[c * y_ld + k] = (xs[c * x_ld + k] - shift[k]) * scale[k] * w + b;
     }
   }
 };

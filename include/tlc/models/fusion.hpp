@@ -1,0 +1,30 @@
+#pragma once
+// Whether inference may run the fused, cache-resident block path (models/naf_block.hpp). On by
+// default; TLC_FUSED=0 in the environment turns it off for a whole process (before/after runs of
+// the same binary), an Unfused guard for the current thread's scope (the equality tests, benchmarks).
+#include <cstdlib>
+#include <cstring>
+
+namespace tlc::models {
+
+inline bool& fused_inference_flag() {
+  thread_local bool enabled = [] {
+    const char* v = std::getenv("TLC_FUSED");
+    return !(v && std::strcmp(v, "0") == 0);
+  }();
+  return enabled;
+}
+inline bool fused_inference_enabled() { return fused_inference_flag(); }
+
+class Unfused {
+ public:
+  Unfused() : previous_(fused_inference_flag()) { fused_inference_flag() = false; }
+  ~Unfused() { fused_inference_flag() = previous_; }
+  Unfused(const Unfused&) = delete;
+  Unfused& operator=(const Unfused&) = delete;
+
+ private:
+  bool previous_;
+};
+
+}  // namespace tlc::models

@@ -1,0 +1,76 @@
+// The GEMM micro-kernel, written once for every instruction set: gemm_kernels.hpp includes this file
+// once per ISA, inside a namespace and under that ISA's `#pragma GCC target`, so each copy is compiled
+// for its own instructions whatever the build's flags (no #pragma once: included several times).
+// `Isa` is that namespace's register type with the seven operations the kernel needs.
+
+// One MR x NR tile: acc = packed A panel * packed B panel over kc; then C = alpha*acc + bias[i] + beta*C
+// for the valid mr x nr corner (bias may be null; beta == 0 never reads C, so garbage or NaN in C
+// is ignored).
+//
+// The accumulators are one small array of NV registers per row, each its own local variable: GCC
+// keeps an aggregate in registers only up to a small size, and a single acc[MR][NV] array (384 bytes
+// with AVX2) stayed in memory, every FMA result stored back to the stack in the inner loop; that held
+// the GEMM to about a third of its speed. The row lambdas are forced inline for the same reason.
+template <class T, class Isa, int MR, int NV>
+void micro_kernel(index_t kc, const T* pa, const T* pb, T* c, index_t ldc, T alpha, T beta, const T* bias, int mr,
+                  int nr) {
+  static_assert(MR >= 1 && MR <= 8, "micro_kernel: at most 8 rows");
+  using reg = typename Isa::reg;
+  constexpr int W = Isa::width, NR = NV * W;
+  reg r0[NV], r1[NV], r2[NV], r3[NV], r4[NV], r5[NV], r6[NV], r7[NV];
+  auto each_row = [&](auto&& fn) __attribute__((always_inline)) {
+    fn(r0, 0);
+    if constexpr (MR > 1) fn(r1, 1);
+    if constexpr (MR > 2) fn(r2, 2);
+    if constexpr (MR > 3) fn(r3, 3);
+    if constexpr (MR > 4) fn(r4, 4);
+    if constexpr (MR > 5) fn(r5, 5);
+    if constexpr (MR > 6) fn(r6, 6);
+    if constexpr (MR > 7) fn(r7, 7);
+  };
+  each_row([](reg(&acc)[NV], int) __attribute__((always_inline)) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) acc[j] = Isa::zero();
+  });
+  for (index_t p = 0; p < kc; ++p, pa += MR, pb += NR) {
+    reg b[NV];
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) b[j] = Isa::load(pb + j * W);
+    each_row([&](reg(&acc)[NV], int i) __attribute__((always_inline)) {
+      const reg a = Isa::broadcast(pa + i);
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; ++j) acc[j] = Isa::fma(a, b[j], acc[j]);
+    });
+  }
+  each_row([&](reg(&acc)[NV], int i) __attribute__((always_inline)) {
+    if (i >= mr) return;
+    T* cr = c + i * ldc;
+    if (nr == NR) {
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; ++j) {
+        reg v = Isa::scale(acc[j], alpha);
+        if (bias) v = Isa::add(v, Isa::broadcast(bias + i));
+        if (beta != T(0)) v = Isa::fma(Isa::load(cr + j * W), Isa::broadcast(&beta), v);
+        Isa::store(cr + j * W, v);
+      }
+      return;
+    }
+    alignas(64) T line[NR];
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) Isa::store(line + j * W, acc[j]);
+    for (int j = 0; j < nr; ++j)
+      cr[j] = alpha * line[j] + (bias ? bias[i] : T(0)) + (beta != T(0) ? beta * cr[j] : T(0));
+  });
+}
+
+// The kernel for T with this ISA: its tile (MR rows x NR columns), its cache blocks (KC deep, MC rows
+// of A, NC columns of B) and run(), the micro-kernel above for that tile.
+template <class T, class IsaT, int MR_, int NV_, index_t MC_, index_t NC_>
+struct KernelOf {
+  static constexpr int MR = MR_, NV = NV_, NR = NV_ * IsaT::width;
+  static constexpr index_t KC = 256, MC = MC_, NC = NC_;
+  static void run(index_t kc, const T* pa, const T* pb, T* c, index_t ldc, T alpha, T beta, const T* bias, int mr,
+                  int nr) {
+    micro_kernel<T, IsaT, MR, NV>(kc, pa, pb, c, ldc, alpha, beta, bias, mr, nr);
+  }
+};

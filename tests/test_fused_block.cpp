@@ -1,0 +1,129 @@
+// The fused inference of NAFNet / Baseline blocks (models/naf_block.hpp, ops/cpu/fused_block.hpp)
+// against the unfused ops it replaces: single blocks and whole networks, global and TLC, odd sizes,
+// batches, one and several threads.
+#include <algorithm>
+#include <cmath>
+
+#include "tlc/local/convert.hpp"
+#include "tlc/models/nafnet.hpp"
+#include "tlc/models/registry.hpp"
+#include "small_models.hpp"
+#include "test_util.hpp"
+
+using namespace tlc;
+using namespace tlc::models;
+
+namespace {
+
+// Every parameter drawn from [-s, s] (norm weights around 1), so no term of the block vanishes.
+void randomise(nn::Module<float>& m, std::uint64_t seed, float s = 0.5f) {
+  std::uint64_t k = seed;
+  for (auto& [name, p] : m.named_parameters()) {
+    TensorF r = test::random<float>(p.shape(), ++k, -s, s);
+    const bool norm_weight = name.find("norm") != std::string::npos && name.find("weight") != std::string::npos;
+    if (norm_weight) r = ops::add_scalar(r, 1.0f);
+    p.copy_(r);
+  }
+}
+
+// Fused and unfused outputs of f() agree to float rounding (relative to the output's magnitude).
+template <class F>
+void check_fused_matches(F&& f) {
+  NoGrad ng;
+  TensorF fused = f();
+  TensorF plain;
+  {
+    Unfused off;
+    plain = f();
+  }
+  const auto v = plain.to_vector();
+  double scale = 1.0;
+  for (float x : v) scale = std::max(scale, double(std::abs(x)));
+  const double diff = test::max_abs_diff(fused, plain);
+  INFO("max |fused - unfused| = " << diff << ", max |unfused| = " << scale);
+  CHECK(diff <= 2e-5 * scale);
+}
+
+struct ThreadCount {
+  explicit ThreadCount(int n) : previous(num_threads()) { set_num_threads(n); }
+  ~ThreadCount() { set_num_threads(previous); }
+  int previous;
+};
+
+}  // namespace
+
+TEST_CASE("a fused NAFBlock or BaselineBlock equals its unfused ops on odd sizes and batches") {
+  struct Case {
+    const char* name;
+    std::shared_ptr<NafStyleBlock> block;
+  };
+  std::vector<Case> blocks = {{"NAFBlock(8)", std::make_shared<NAFBlock>(8)},
+                              {"NAFBlock(3)", std::make_shared<NAFBlock>(3)},
+                              {"BaselineBlock(8, 1, 2)", std::make_shared<BaselineBlock>(8, 1, 2)},
+                              {"BaselineBlock(6, 2, 2)", std::make_shared<BaselineBlock>(6, 2, 2)}};
+  const std::vector<Shape> sizes = {{1, 0, 13, 29}, {2, 0, 7, 5}, {1, 0, 1, 1}, {1, 0, 2, 40}, {3, 0, 33, 3}};
+  std::uint64_t seed = 10;
+  for (auto& [name, block] : blocks) {
+    randomise(*block, ++seed);
+    for (Shape s : sizes)
+      for (int threads : {1, 3}) {
+        ThreadCount tc(threads);
+        s[1] = block->named_parameters().front().second.size(1);  // beta [1, c, 1, 1]
+        INFO(name << " on " << s.str() << ", " << threads << " threads");
+        const TensorF x = test::random<float>(s, ++seed, -2, 2);
+        check_fused_matches([&] { return block->forward(x); });
+      }
+  }
+}
+
+TEST_CASE("a fused block keeps only its branch output and its result in memory") {
+  NAFBlock block(16);
+  randomise(block, 3);
+  const TensorF x = test::random<float>({1, 16, 96, 80}, 4);
+  auto peak_of = [&](bool fused) {
+    NoGrad ng;
+    auto& a = CpuAllocator::instance();
+    a.reset_peak();
+    const std::size_t before = a.stats().live_bytes;
+    if (fused) {
+      TensorF y = block.forward(x);
+    } else {
+      Unfused off;
+      TensorF y = block.forward(x);
+    }
+    return a.stats().peak_live_bytes - before;
+  };
+  const std::size_t map = std::size_t(16) * 96 * 80 * sizeof(float);
+  const std::size_t fused = peak_of(true), plain = peak_of(false);
+  INFO("peak bytes above the input: fused " << fused << ", unfused " << plain << ", one map " << map);
+  CHECK(fused <= 2 * map + map / 4);  // g and the output (plus the folded conv3 weights)
+  CHECK(plain >= 4 * map);
+}
+
+TEST_CASE("fused NAFNet and Baseline networks equal unfused ones, global and TLC") {
+  std::vector<std::pair<std::string, std::shared_ptr<Restorer>>> nets;
+  auto small = test::small_models(9);
+  nets.emplace_back("small nafnet", small[0]);
+  nets.emplace_back("small baseline", small[1]);
+  for (const char* arch : {"nafnet", "baseline"})
+    nets.emplace_back(std::string(arch) + " defaults", make_model(arch, {}));
+  Config gopro;  // NAFNet-GoPro-width32, the 720p benchmark network
+  gopro.set("width", "32");
+  gopro.set("enc_blocks", "1,1,1,28");
+  gopro.set("dec_blocks", "1,1,1,1");
+  nets.emplace_back("nafnet gopro width 32", make_model("nafnet", gopro));
+  std::uint64_t seed = 40;
+  for (auto& [name, net] : nets) {
+    randomise(*net, ++seed, 0.2f);
+    const TensorF x = test::random<float>({1, 3, 37, 53}, ++seed, 0, 1);
+    for (bool tlc : {false, true}) {
+      if (tlc) local::convert(*net, {16, 16, 1.5});
+      else local::to_global(*net);
+      for (int threads : {1, 2}) {
+        ThreadCount tc(threads);
+        INFO(name << (tlc ? " TLC" : " global") << ", " << threads << " threads");
+        check_fused_matches([&] { return net->forward(x); });
+      }
+    }
+  }
+}
