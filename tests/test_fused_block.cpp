@@ -63,7 +63,9 @@ TEST_CASE("a fused NAFBlock or BaselineBlock equals its unfused ops on odd sizes
                               {"BaselineBlock(6, 2, 2)", std::make_shared<BaselineBlock>(6, 2, 2)}};
   const std::vector<Shape> sizes = {{1, 0, 13, 29}, {2, 0, 7, 5}, {1, 0, 1, 1}, {1, 0, 2, 40}, {3, 0, 33, 3}};
   std::uint64_t seed = 10;
-  for (auto& [name, block] : blocks) {
+  for (const Case& one : blocks) {  // not a structured binding: the lambda below captures the block
+    const auto& block = one.block;
+    const char* name = one.name;
     randomise(*block, ++seed);
     for (Shape s : sizes)
       for (int threads : {1, 3}) {
@@ -113,7 +115,9 @@ TEST_CASE("fused NAFNet and Baseline networks equal unfused ones, global and TLC
   gopro.set("dec_blocks", "1,1,1,1");
   nets.emplace_back("nafnet gopro width 32", make_model("nafnet", gopro));
   std::uint64_t seed = 40;
-  for (auto& [name, net] : nets) {
+  for (const auto& entry : nets) {
+    const std::string& name = entry.first;
+    const std::shared_ptr<Restorer>& net = entry.second;
     randomise(*net, ++seed, 0.2f);
     const TensorF x = test::random<float>({1, 3, 37, 53}, ++seed, 0, 1);
     for (bool tlc : {false, true}) {

@@ -1,6 +1,6 @@
 #pragma once
 // The GEMM micro-kernels, one per instruction set, each compiled for its own instructions whatever the
-// build's flags (`#pragma GCC target` around its namespace), so that cpu::gemm picks one at run time
+// build's flags (a target region around its namespace), so that cpu::gemm picks one at run time
 // (core/cpu_isa.hpp). Each namespace's Kernel (gemm_micro_kernel.inl's KernelOf) names its tile, its
 // cache blocks and run(), the micro-kernel for that tile.
 #include "tlc/core/config.hpp"
@@ -11,6 +11,18 @@
 #else
 #define TLC_GEMM_X86 0
 #endif
+
+// Compile the functions up to TLC_TARGET_END for the given instruction sets (GCC's pragma; clang's
+// equivalent attribute region).
+#if defined(__clang__)
+#define TLC_TARGET_BEGIN(isa) \
+  _Pragma(TLC_TARGET_STR(clang attribute push(__attribute__((target(isa))), apply_to = function)))
+#define TLC_TARGET_END _Pragma("clang attribute pop")
+#else
+#define TLC_TARGET_BEGIN(isa) _Pragma("GCC push_options") _Pragma(TLC_TARGET_STR(GCC target(isa)))
+#define TLC_TARGET_END _Pragma("GCC pop_options")
+#endif
+#define TLC_TARGET_STR(x) #x
 
 namespace tlc::cpu::gemm_detail {
 
@@ -33,8 +45,7 @@ using Kernel = KernelOf<T, Isa<T>, 4, 8, 64, 2048>;
 }  // namespace scalar
 
 #if TLC_GEMM_X86
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
+TLC_TARGET_BEGIN("avx2,fma")
 namespace avx2 {
 struct Isa {
   using reg = __m256;
@@ -50,10 +61,9 @@ struct Isa {
 #include "tlc/ops/cpu/gemm_micro_kernel.inl"
 using Kernel = KernelOf<float, Isa, 6, 2, 120, 4096>;  // 6 x 16: 12 accumulators of 16 ymm registers
 }  // namespace avx2
-#pragma GCC pop_options
+TLC_TARGET_END
 
-#pragma GCC push_options
-#pragma GCC target("avx512f")
+TLC_TARGET_BEGIN("avx512f")
 namespace avx512 {
 struct Isa {
   using reg = __m512;
@@ -69,7 +79,7 @@ struct Isa {
 #include "tlc/ops/cpu/gemm_micro_kernel.inl"
 using Kernel = KernelOf<float, Isa, 8, 2, 128, 4096>;  // 8 x 32: 16 accumulators of 32 zmm registers
 }  // namespace avx512
-#pragma GCC pop_options
+TLC_TARGET_END
 #endif
 
 }  // namespace tlc::cpu::gemm_detail
