@@ -74,11 +74,12 @@ void activate(bool simple_gate, index_t rows, T* a, index_t ld, index_t len) {
 template <class T>
 void branch_strip(const NafBlockWeights<T>& f, const T* x, index_t H, index_t W, index_t s0, index_t s1, T* g) {
   const index_t HW = H * W, mid = f.mid;
-  const index_t band = std::max({index_t(1), kBandBudget / (mid * W) - 2, (kMinPixels + W - 1) / W});  // rows
-  const index_t cap = (band + 2) * W;                                       // buffer channel stride
-  T* a = thread_scratch<T>(Scratch::BlockWide, mid * cap);                  // conv1 output rows [lo, hi)
-  T* ln = thread_scratch<T>(Scratch::BlockNorm, f.c * cap);
-  T* rows = thread_scratch<T>(Scratch::BlockRows, 2 * W);
+  // Output rows per band: within the budget, yet at least kMinPixels per GEMM call.
+  const index_t band = std::max({index_t(1), kBandBudget / (mid * W) - 2, (kMinPixels + W - 1) / W});
+  const index_t cap = (band + 2) * W;                        // channel stride of the band buffers
+  T* a = thread_scratch<T>(Scratch::BlockWide, mid * cap);   // conv1 output of image rows [lo, hi)
+  T* ln = thread_scratch<T>(Scratch::BlockNorm, f.c * cap);  // norm1 output of the rows computed
+  T* second = thread_scratch<T>(Scratch::BlockRows, W);      // SimpleGate: the second half's row
   index_t have_lo = 0, have_hi = 0;  // image rows held in `a`
   for (index_t r0 = s0; r0 < s1; r0 += band) {
     const index_t r1 = std::min(s1, r0 + band), lo = std::max<index_t>(r0 - 1, 0), hi = std::min(r1 + 1, H);
@@ -97,16 +98,15 @@ void branch_strip(const NafBlockWeights<T>& f, const T* x, index_t H, index_t W,
     for (index_t r = r0; r < r1; ++r)
       for (index_t k = 0; k < f.gated(mid); ++k) {
         auto conv = [&](index_t ch, T* out) {
-          const T* plane = a + ch * cap - lo * W;  // row i of the image at plane + i * W
-          const T* const taps[3] = {r > 0 ? plane + (r - 1) * W : nullptr, plane + r * W,
-                                    r + 1 < H ? plane + (r + 1) * W : nullptr};
+          const T* row = a + ch * cap + (r - lo) * W;  // image row r of channel ch
+          const T* const taps[3] = {r > 0 ? row - W : nullptr, row, r + 1 < H ? row + W : nullptr};
           conv_detail::depthwise_3x3_row(W, taps, f.w2 + ch * 9, f.b2 ? f.b2[ch] : T(0), out);
         };
         T* out = g + k * HW + r * W;
         conv(k, out);
         if (f.simple_gate) {
-          conv(k + mid / 2, rows);
-          for (index_t j = 0; j < W; ++j) out[j] *= rows[j];
+          conv(k + mid / 2, second);
+          for (index_t j = 0; j < W; ++j) out[j] *= second[j];
         } else {
           activate(false, 1, out, W, W);
         }
