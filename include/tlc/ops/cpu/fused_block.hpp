@@ -10,14 +10,15 @@
 //   tail:   1x1 (with the attention folded into its weights, or G already scaled under TLC) ->
 //           x + beta * . -> LayerNorm -> 1x1 (c -> ffn) -> gate -> 1x1 -> y + gamma * ., per pixel
 //           chunk.
-// Same kernels as the unfused ops (LayerNorm2dForward, gemm, depthwise_3x3_row, gelu), so the results
-// agree to float rounding.
+// Same kernels as the unfused ops (LayerNorm2dForward, gemm, depthwise_3x3_row, gate_forward,
+// unary_forward), so the results agree to float rounding.
 #include <algorithm>
 #include <cstring>
 
 #include "tlc/ops/cpu/conv_cpu.hpp"
 #include "tlc/ops/cpu/gemm.hpp"
-#include "tlc/ops/cpu/vec_math.hpp"
+#include "tlc/ops/elementwise.hpp"
+#include "tlc/ops/gate.hpp"
 #include "tlc/ops/kernels/layer_norm.hpp"
 
 namespace tlc::cpu {
@@ -53,21 +54,12 @@ void layer_norm(const NafBlockWeights<T>& f, const T* w, const T* b, const T* x,
   for (index_t p0 = 0; p0 < len; p0 += kSpan) ln(0, p0, std::min<index_t>(kSpan, len - p0));
 }
 
-// The activation of channels [0, out) of `ffn` rows in place (row stride ld): SimpleGate multiplies
-// row k by row k + ffn/2, GELU applies to every row.
+// The activation of `rows` contiguous rows of `len` in place, by the unfused ops' own CPU functions:
+// SimpleGate (rows k and k + rows/2 multiplied into row k) or GELU (every row).
 template <class T>
-void activate(bool simple_gate, index_t rows, T* a, index_t ld, index_t len) {
-  for (index_t k = 0; k < (simple_gate ? rows / 2 : rows); ++k) {
-    T* r = a + k * ld;
-    if (simple_gate) {
-      const T* s = a + (k + rows / 2) * ld;
-      for (index_t j = 0; j < len; ++j) r[j] *= s[j];
-    } else if constexpr (std::is_same_v<T, float>) {
-      gelu(r, r, len);
-    } else {
-      for (index_t j = 0; j < len; ++j) r[j] = kernels::UnaryForward<T>{kernels::Unary::Gelu, T(0)}(r[j]);
-    }
-  }
+void activate(bool simple_gate, index_t rows, T* a, index_t len) {
+  if (simple_gate) gate_forward(static_cast<int>(kernels::Gate::Product), a, a, 1, rows / 2 * len);
+  else unary_forward(static_cast<int>(kernels::Unary::Gelu), T(0), a, a, rows * len);
 }
 
 // Branch rows [s0, s1) of one image: x [c, H, W] -> g [gated(mid), H, W].
@@ -108,7 +100,7 @@ void branch_strip(const NafBlockWeights<T>& f, const T* x, index_t H, index_t W,
           conv(k + mid / 2, second);
           for (index_t j = 0; j < W; ++j) out[j] *= second[j];
         } else {
-          activate(false, 1, out, W, W);
+          activate(false, 1, out, W);
         }
       }
   }
@@ -154,7 +146,7 @@ void naf_block_tail(const NafBlockWeights<T>& f, const T* x, const T* g, const T
         for (index_t j = 0; j < len; ++j) y[k * len + j] = xs[k * HW + j] + y[k * len + j] * f.beta[k];
       layer_norm(f, f.norm2_w, f.norm2_b, y, len, ln, len, len);
       gemm<T>(false, false, f.ffn, len, c, T(1), f.w4, c, ln, len, T(0), wide, len, f.b4);
-      activate(f.simple_gate, f.ffn, wide, len, len);
+      activate(f.simple_gate, f.ffn, wide, len);
       const index_t fo = f.gated(f.ffn);
       gemm<T>(false, false, c, len, fo, T(1), f.w5, fo, wide, len, T(0), ln, len, f.b5);
       for (index_t k = 0; k < c; ++k)
