@@ -57,7 +57,7 @@ template <class Isa>
 }
 
 float scalar_chains(index_t iters, float seed) { return fma_chains<cpu::gemm_detail::scalar::Isa<float>>(iters, seed); }
-#if TLC_GEMM_X86
+#if TLC_CPU_X86
 __attribute__((target("avx2,fma"))) float avx2_chains(index_t iters, float seed) {
   return fma_chains<cpu::gemm_detail::avx2::Isa>(iters, seed);
 }
@@ -71,7 +71,7 @@ __attribute__((target("avx512f"))) float avx512_chains(index_t iters, float seed
 std::pair<int, double> peak_flops(int reps) {
   float (*chains)(index_t, float) = scalar_chains;
   int width = 1;
-#if TLC_GEMM_X86
+#if TLC_CPU_X86
   if (cpu_isa() == CpuIsa::Avx512) chains = avx512_chains, width = 16;
   if (cpu_isa() == CpuIsa::Avx2) chains = avx2_chains, width = 8;
 #endif

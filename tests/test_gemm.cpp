@@ -4,6 +4,7 @@
 #include "tlc/ops/cpu/gemm.hpp"
 
 using namespace tlc;
+using tlc::test::for_each_isa;
 
 namespace {
 
@@ -58,25 +59,6 @@ void check_case(bool ta, bool tb, index_t m, index_t n, index_t k, double alpha,
   if (beta != 0)
     for (index_t i = 0; i < m; ++i)
       CHECK(double(ct[static_cast<size_t>(i * ldc + n)]) == double(T(c[static_cast<size_t>(i * ldc + n)])));
-}
-
-// The instruction sets this CPU runs, scalar first; each is used in turn by ForEachIsa.
-std::vector<CpuIsa> supported_isas() {
-  std::vector<CpuIsa> out;
-  for (CpuIsa isa : {CpuIsa::Scalar, CpuIsa::Avx2, CpuIsa::Avx512})
-    if (static_cast<int>(isa) <= static_cast<int>(cpu_isa_supported())) out.push_back(isa);
-  return out;
-}
-
-template <class F>
-void for_each_isa(F&& body) {
-  const CpuIsa previous = cpu_isa();
-  for (CpuIsa isa : supported_isas()) {
-    set_cpu_isa(isa);
-    INFO("isa " << isa_name(isa));
-    body();
-  }
-  set_cpu_isa(previous);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #pragma once
-// Helpers shared by the tests: random tensors, comparisons and a gradcheck assertion.
+// Helpers shared by the tests: random tensors, comparisons, a gradcheck assertion and a loop over the
+// CPU's instruction sets.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -31,6 +32,22 @@ inline void check_gradients(const std::function<TensorD(const std::vector<Tensor
   auto r = autograd::gradcheck(f, inputs, opt);
   INFO(r.message);
   CHECK(r.ok);
+}
+
+// Runs body() once with every instruction set this CPU supports, scalar first (set_cpu_isa), and
+// restores the previous choice afterwards, also when a REQUIRE ends the test early.
+template <class F>
+void for_each_isa(F&& body) {
+  struct Restore {
+    CpuIsa previous = cpu_isa();
+    ~Restore() { set_cpu_isa(previous); }
+  } restore;
+  for (CpuIsa isa : {CpuIsa::Scalar, CpuIsa::Avx2, CpuIsa::Avx512}) {
+    if (static_cast<int>(isa) > static_cast<int>(cpu_isa_supported())) break;
+    set_cpu_isa(isa);
+    INFO("isa " << isa_name(isa));
+    body();
+  }
 }
 
 }  // namespace tlc::test

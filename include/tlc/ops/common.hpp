@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "tlc/core/thread_pool.hpp"
+#include "tlc/ops/cpu/isa_target.hpp"
 #include "tlc/tape/node.hpp"
 #include "tlc/tensor/tensor.hpp"
 

@@ -78,7 +78,7 @@ void unary_forward(int op, T alpha, const T* px, T* py, index_t n) {
       return;
     }
   }
-  parallel_for(0, n, kElementwiseGrain, [&](index_t lo, index_t hi) {
+  cpu::parallel_for_vectorised(0, n, kElementwiseGrain, [&](index_t lo, index_t hi) {
     for (index_t i = lo; i < hi; ++i) py[i] = f(px[i]);
   });
 }
@@ -95,9 +95,16 @@ void unary_backward(int op, T alpha, const T* px, const T* py, const T* pg, T* p
       return;
     }
   }
-  parallel_for(0, n, kElementwiseGrain, [&](index_t lo, index_t hi) {
+  cpu::parallel_for_vectorised(0, n, kElementwiseGrain, [&](index_t lo, index_t hi) {
     for (index_t i = lo; i < hi; ++i) pgx[i] = f(px[i], py[i], pg[i]);
   });
+}
+
+// y[i] = a[i] + x[i] * s for i in [0, n): one channel row of addcmul's residual scale-add (and of the
+// fused NAFNet block's, ops/cpu/fused_block.hpp). y may be a or x.
+template <class T>
+void scaled_add_row(const T* a, const T* x, T s, T* y, index_t n) {
+  for (index_t i = 0; i < n; ++i) y[i] = a[i] + x[i] * s;
 }
 
 // y[o4] = a op b with a, b read through their broadcast strides sa, sb (0 on broadcast axes).
@@ -109,7 +116,7 @@ void binary_forward(int op, const T* pa, const T* pb, T* py, const index_t* sa, 
                            sa[0] == o4[1] * o4[2] * o4[3];
   ops::detail::with_binary<T>(static_cast<kernels::Binary>(op), [&](auto f) {
     if (same_layout) {
-      parallel_for(0, numel, kElementwiseGrain, [&](index_t lo, index_t hi) {
+      cpu::parallel_for_vectorised(0, numel, kElementwiseGrain, [&](index_t lo, index_t hi) {
         for (index_t i = lo; i < hi; ++i) py[i] = f(pa[i], pb[i]);
       });
       return;
@@ -120,7 +127,7 @@ void binary_forward(int op, const T* pa, const T* pb, T* py, const index_t* sa, 
     const bool join_planes = sa[2] == o4[3] * sa[3] && sb[2] == o4[3] * sb[3];
     const index_t len = join_planes ? o4[2] * o4[3] : o4[3];
     const index_t rows_per_outer = join_planes ? 1 : o4[2];
-    parallel_for(0, o4[0] * o4[1] * rows_per_outer, std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(len, 1)),
+    cpu::parallel_for_vectorised(0, o4[0] * o4[1] * rows_per_outer, std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(len, 1)),
                  [&](index_t lo, index_t hi) {
                    for (index_t row = lo; row < hi; ++row) {
                      const index_t h = row % rows_per_outer, c = (row / rows_per_outer) % o4[1],
@@ -266,12 +273,11 @@ Tensor<T> addcmul(const Tensor<T>& a, const Tensor<T>& x, const Tensor<T>& s) {
   Tensor<T> y = Tensor<T>::empty(out_shape);
   const T *pa = a.data(), *px = x.data(), *ps = s.data();
   T* py = y.data();
-  parallel_for(0, out_shape[0] * channels, std::max<index_t>(1, detail::kElementwiseGrain / std::max<index_t>(plane, 1)),
+  cpu::parallel_for_vectorised(0, out_shape[0] * channels, std::max<index_t>(1, detail::kElementwiseGrain / std::max<index_t>(plane, 1)),
                [&](index_t lo, index_t hi) {
                  for (index_t p = lo; p < hi; ++p) {
                    const T sv = ps[(p / channels) * ss[0] + (p % channels) * ss[1]];
-                   const index_t o = p * plane;
-                   for (index_t i = 0; i < plane; ++i) py[o + i] = pa[o + i] + px[o + i] * sv;
+                   cpu::scaled_add_row(pa + p * plane, px + p * plane, sv, py + p * plane, plane);
                  }
                });
   const Shape sa = a.shape();

@@ -17,7 +17,7 @@ namespace detail {
 // (n = the index along axis 0, lo/hi offsets inside that half).
 template <class F>
 void for_each_half_segment(index_t outer, index_t half, const F& fn) {
-  parallel_for(0, outer * half, kElementwiseGrain, [&](index_t lo, index_t hi) {
+  cpu::parallel_for_vectorised(0, outer * half, kElementwiseGrain, [&](index_t lo, index_t hi) {
     while (lo < hi) {
       const index_t n = lo / half, r = lo % half, len = std::min(hi - lo, half - r);
       fn(n, r, r + len);

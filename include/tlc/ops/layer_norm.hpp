@@ -24,7 +24,7 @@ template <class F>
 void for_each_pixel_span(index_t N, index_t C, index_t HW, const F& fn) {
   const index_t spans = (HW + kLayerNormSpan - 1) / kLayerNormSpan;
   const index_t grain = std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(C * kLayerNormSpan, 1));
-  parallel_for(0, N * spans, grain, [&](index_t lo, index_t hi) {
+  cpu::parallel_for_vectorised(0, N * spans, grain, [&](index_t lo, index_t hi) {
     for (index_t t = lo; t < hi; ++t) {
       const index_t n = t / spans, p0 = (t % spans) * kLayerNormSpan;
       fn(n, p0, std::min<index_t>(kLayerNormSpan, HW - p0));
@@ -56,7 +56,7 @@ void layer_norm2d_backward(const T* x, const T* w, const T* gy, const T* mean, c
   if (gw || gb) {
     std::vector<T> gw_scratch(gw ? 0 : static_cast<size_t>(C));  // the kernel always writes gw
     const kernels::LayerNorm2dParamGrad<T> pg{x, gy, mean, rstd, gw ? gw : gw_scratch.data(), gb, N, C, HW, centre};
-    parallel_for(0, C, 1, [&](index_t lo, index_t hi) {
+    cpu::parallel_for_vectorised(0, C, 1, [&](index_t lo, index_t hi) {
       for (index_t c = lo; c < hi; ++c) pg(c);
     });
   }

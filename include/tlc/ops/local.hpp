@@ -59,7 +59,7 @@ void for_plane_rows(index_t planes, index_t rows, index_t min_rows, F&& f) {
     chunks = std::clamp<index_t>((2 * threads + planes - 1) / planes, 1, std::max<index_t>(1, rows / std::max<index_t>(min_rows, 1)));
   const index_t step = (rows + chunks - 1) / chunks;
   chunks = (rows + step - 1) / step;
-  parallel_for(0, planes * chunks, 1, [&](index_t lo, index_t hi) {
+  cpu::parallel_for_vectorised(0, planes * chunks, 1, [&](index_t lo, index_t hi) {
     for (index_t task = lo; task < hi; ++task) {
       const index_t c = task % chunks;
       f(task / chunks, c * step, std::min(rows, (c + 1) * step));

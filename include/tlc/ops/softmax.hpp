@@ -24,7 +24,7 @@ inline kernels::AxisRows axis_rows(const char* op, const Shape& s, int axis, ind
 
 template <class F>
 void for_each_row(index_t rows, index_t row_len, const F& fn) {
-  parallel_for(0, rows, std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(row_len, 1)),
+  cpu::parallel_for_vectorised(0, rows, std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(row_len, 1)),
                [&](index_t lo, index_t hi) {
                  for (index_t r = lo; r < hi; ++r) fn(r);
                });

@@ -232,7 +232,7 @@ void group_norm_forward(const kernels::GroupNormShape& shape, const T* px, const
       shift[ng] += m;
       rstd[ng] = 1.0 / std::sqrt(std::max(s2 / count - m * m, 0.0) + eps);
     }
-    parallel_for(0, N * C, 1, [&](index_t lo, index_t hi) {
+    cpu::parallel_for_vectorised(0, N * C, 1, [&](index_t lo, index_t hi) {
       for (index_t p = lo; p < hi; ++p) {
         const index_t c = p % C, ng = p / cg;
         const double s = shift[ng], r = rstd[ng], wc = pw ? pw[c] : 1.0, bc = pb ? pb[c] : 0.0;

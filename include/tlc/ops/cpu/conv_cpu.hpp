@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tlc/core/thread_pool.hpp"
+#include "tlc/ops/cpu/isa_target.hpp"
 #include "tlc/ops/conv_geom.hpp"
 #include "tlc/ops/cpu/gemm.hpp"
 
@@ -201,7 +202,7 @@ void depthwise_3x3_plane(index_t h, index_t w, const T* x, const T* k, T bias, T
 template <class T>
 void depthwise_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {
   if (depthwise_3x3_same<T>(g)) {
-    parallel_for(0, g.n * g.cin, 1, [&](index_t lo, index_t hi) {
+    cpu::parallel_for_vectorised(0, g.n * g.cin, 1, [&](index_t lo, index_t hi) {
       for (index_t plane = lo; plane < hi; ++plane) {
         const index_t c = plane % g.cin;
         depthwise_3x3_plane(g.h, g.w, x + plane * g.in_plane(), w + c * 9, bias ? bias[c] : T(0),
@@ -210,7 +211,7 @@ void depthwise_forward(const ConvGeom& g, const T* x, const T* w, const T* bias,
     });
     return;
   }
-  parallel_for(0, g.n * g.cin, 1, [&](index_t lo, index_t hi) {
+  cpu::parallel_for_vectorised(0, g.n * g.cin, 1, [&](index_t lo, index_t hi) {
     for (index_t plane = lo; plane < hi; ++plane) {
       const index_t c = plane % g.cin;
       const T* xp = x + plane * g.in_plane();
@@ -242,7 +243,7 @@ template <class T>
 void depthwise_backward_data(const ConvGeom& g, const T* w, const T* gy, T* gx) {
   if (depthwise_3x3_same<T>(g)) {
     // The adjoint of a 3x3 "same" correlation is the same correlation with the kernel rotated 180°.
-    parallel_for(0, g.n * g.cin, 1, [&](index_t lo, index_t hi) {
+    cpu::parallel_for_vectorised(0, g.n * g.cin, 1, [&](index_t lo, index_t hi) {
       for (index_t plane = lo; plane < hi; ++plane) {
         const T* wc = w + (plane % g.cin) * 9;
         T rot[9];
@@ -252,7 +253,7 @@ void depthwise_backward_data(const ConvGeom& g, const T* w, const T* gy, T* gx) 
     });
     return;
   }
-  parallel_for(0, g.n * g.cin, 1, [&](index_t lo, index_t hi) {
+  cpu::parallel_for_vectorised(0, g.n * g.cin, 1, [&](index_t lo, index_t hi) {
     for (index_t plane = lo; plane < hi; ++plane) {
       const index_t c = plane % g.cin;
       const T* gyp = gy + plane * g.out_plane();
@@ -332,7 +333,7 @@ void depthwise_3x3_filter_plane(index_t h, index_t w, const T* x, const T* gy, d
 template <class T>
 void depthwise_backward_filter(const ConvGeom& g, const T* x, const T* gy, T* gw) {
   if (depthwise_3x3_same<T>(g)) {
-    parallel_for(0, g.cin, 1, [&](index_t lo, index_t hi) {
+    cpu::parallel_for_vectorised(0, g.cin, 1, [&](index_t lo, index_t hi) {
       for (index_t c = lo; c < hi; ++c) {
         double acc[9] = {};
         for (index_t img = 0; img < g.n; ++img)
@@ -488,7 +489,8 @@ void conv2d_backward_bias(const ConvGeom& g, const T* gy, T* gb) {
 // y[:, c, :, :] += bias[c], in place.
 template <class T>
 void add_channel_bias(index_t n, index_t channels, index_t plane, const T* bias, T* y) {
-  parallel_for(0, n * channels, std::max<index_t>(1, 16384 / std::max<index_t>(plane, 1)), [&](index_t lo, index_t hi) {
+  const index_t grain = std::max<index_t>(1, 16384 / std::max<index_t>(plane, 1));
+  cpu::parallel_for_vectorised(0, n * channels, grain, [&](index_t lo, index_t hi) {
     for (index_t nc = lo; nc < hi; ++nc) {
       const T b = bias[nc % channels];
       T* p = y + nc * plane;

@@ -11,7 +11,8 @@
 //           x + beta * . -> LayerNorm -> 1x1 (c -> ffn) -> gate -> 1x1 -> y + gamma * ., per pixel
 //           chunk.
 // Same kernels as the unfused ops (LayerNorm2dForward, gemm, depthwise_3x3_row, gate_forward,
-// unary_forward), so the results agree to float rounding.
+// unary_forward, scaled_add_row), so the results agree to float rounding; the plain loops run
+// through with_cpu_isa like theirs.
 #include <algorithm>
 #include <cstring>
 
@@ -51,7 +52,9 @@ void layer_norm(const NafBlockWeights<T>& f, const T* w, const T* b, const T* x,
                 index_t len) {
   constexpr int kSpan = 32;
   const kernels::LayerNorm2dForward<T, kSpan> ln{x, w, b, y, nullptr, nullptr, f.c, len, x_ld, y_ld, f.eps, true};
-  for (index_t p0 = 0; p0 < len; p0 += kSpan) ln(0, p0, std::min<index_t>(kSpan, len - p0));
+  with_cpu_isa([&] {
+    for (index_t p0 = 0; p0 < len; p0 += kSpan) ln(0, p0, std::min<index_t>(kSpan, len - p0));
+  });
 }
 
 // The activation of `rows` contiguous rows of `len` in place, by the unfused ops' own CPU functions:
@@ -95,13 +98,14 @@ void branch_strip(const NafBlockWeights<T>& f, const T* x, index_t H, index_t W,
           conv_detail::depthwise_3x3_row(W, taps, f.w2 + ch * 9, f.b2 ? f.b2[ch] : T(0), out);
         };
         T* out = g + k * HW + r * W;
-        conv(k, out);
-        if (f.simple_gate) {
-          conv(k + mid / 2, second);
-          for (index_t j = 0; j < W; ++j) out[j] *= second[j];
-        } else {
-          activate(false, 1, out, W);
-        }
+        with_cpu_isa([&] {
+          conv(k, out);
+          if (f.simple_gate) {
+            conv(k + mid / 2, second);
+            for (index_t j = 0; j < W; ++j) out[j] *= second[j];
+          }
+        });
+        if (!f.simple_gate) activate(false, 1, out, W);
       }
   }
 }
@@ -142,15 +146,17 @@ void naf_block_tail(const NafBlockWeights<T>& f, const T* x, const T* g, const T
       const T* xs = x + n * c * HW + p0;
       T* os = out + n * c * HW + p0;
       gemm<T>(false, false, c, len, gm, T(1), w3 + n * w3_stride, gm, g + n * gm * HW + p0, HW, T(0), y, len, f.b3);
-      for (index_t k = 0; k < c; ++k)
-        for (index_t j = 0; j < len; ++j) y[k * len + j] = xs[k * HW + j] + y[k * len + j] * f.beta[k];
+      with_cpu_isa([&] {
+        for (index_t k = 0; k < c; ++k) scaled_add_row(xs + k * HW, y + k * len, f.beta[k], y + k * len, len);
+      });
       layer_norm(f, f.norm2_w, f.norm2_b, y, len, ln, len, len);
       gemm<T>(false, false, f.ffn, len, c, T(1), f.w4, c, ln, len, T(0), wide, len, f.b4);
       activate(f.simple_gate, f.ffn, wide, len);
       const index_t fo = f.gated(f.ffn);
       gemm<T>(false, false, c, len, fo, T(1), f.w5, fo, wide, len, T(0), ln, len, f.b5);
-      for (index_t k = 0; k < c; ++k)
-        for (index_t j = 0; j < len; ++j) os[k * HW + j] = y[k * len + j] + ln[k * len + j] * f.gamma[k];
+      with_cpu_isa([&] {
+        for (index_t k = 0; k < c; ++k) scaled_add_row(y + k * len, ln + k * len, f.gamma[k], os + k * HW, len);
+      });
     }
   });
 }

@@ -215,7 +215,7 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda, const T* b,
           index_t ldb, T beta, T* c, index_t ldc, const T* row_bias = nullptr) {
   using namespace gemm_detail;
-#if TLC_GEMM_X86
+#if TLC_CPU_X86
   if constexpr (std::is_same_v<T, float>) {
     const CpuIsa isa = cpu_isa();
     if (isa == CpuIsa::Avx512)

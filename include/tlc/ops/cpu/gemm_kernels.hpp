@@ -2,27 +2,9 @@
 // The GEMM micro-kernels, one per instruction set, each compiled for its own instructions whatever the
 // build's flags (a target region around its namespace), so that cpu::gemm picks one at run time
 // (core/cpu_isa.hpp). Each namespace's Kernel (gemm_micro_kernel.inl's KernelOf) names its tile, its
-// cache blocks and run(), the micro-kernel for that tile.
+// cache blocks and run(), the micro-kernel for that tile. Target regions: ops/cpu/isa_target.hpp.
 #include "tlc/core/config.hpp"
-
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define TLC_GEMM_X86 1
-#include <immintrin.h>
-#else
-#define TLC_GEMM_X86 0
-#endif
-
-// Compile the functions up to TLC_TARGET_END for the given instruction sets (GCC's pragma; clang's
-// equivalent attribute region).
-#if defined(__clang__)
-#define TLC_TARGET_BEGIN(isa) \
-  _Pragma(TLC_TARGET_STR(clang attribute push(__attribute__((target(isa))), apply_to = function)))
-#define TLC_TARGET_END _Pragma("clang attribute pop")
-#else
-#define TLC_TARGET_BEGIN(isa) _Pragma("GCC push_options") _Pragma(TLC_TARGET_STR(GCC target(isa)))
-#define TLC_TARGET_END _Pragma("GCC pop_options")
-#endif
-#define TLC_TARGET_STR(x) #x
+#include "tlc/ops/cpu/isa_target.hpp"
 
 namespace tlc::cpu::gemm_detail {
 
@@ -44,7 +26,7 @@ template <class T>
 using Kernel = KernelOf<T, Isa<T>, 4, 8, 64, 2048>;
 }  // namespace scalar
 
-#if TLC_GEMM_X86
+#if TLC_CPU_X86
 TLC_TARGET_BEGIN("avx2,fma")
 namespace avx2 {
 struct Isa {
@@ -63,7 +45,7 @@ using Kernel = KernelOf<float, Isa, 6, 2, 120, 4096>;  // 6 x 16: 12 accumulator
 }  // namespace avx2
 TLC_TARGET_END
 
-TLC_TARGET_BEGIN("avx512f")
+TLC_AVX512_BEGIN
 namespace avx512 {
 struct Isa {
   using reg = __m512;
@@ -79,7 +61,7 @@ struct Isa {
 #include "tlc/ops/cpu/gemm_micro_kernel.inl"
 using Kernel = KernelOf<float, Isa, 8, 2, 128, 4096>;  // 8 x 32: 16 accumulators of 32 zmm registers
 }  // namespace avx512
-TLC_TARGET_END
+TLC_AVX512_END
 #endif
 
 }  // namespace tlc::cpu::gemm_detail

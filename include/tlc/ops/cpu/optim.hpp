@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "tlc/core/thread_pool.hpp"
+#include "tlc/ops/cpu/isa_target.hpp"
 #include "tlc/ops/cpu/sum.hpp"
 #include "tlc/ops/cpu/vec_math.hpp"
 #include "tlc/ops/kernels/optim.hpp"
@@ -12,7 +13,7 @@ namespace tlc::cpu {
 
 template <class T>
 void adam_step(const kernels::AdamStep<T>& f, T* p, T* m, T* v, const T* g, index_t n) {
-  parallel_for(0, n, 1 << 14, [&](index_t lo, index_t hi) {
+  cpu::parallel_for_vectorised(0, n, 1 << 14, [&](index_t lo, index_t hi) {
     constexpr index_t kBlock = 256;
     T root[kBlock];  // sqrt(v / bias_correction2) of a block
     for (index_t j0 = lo; j0 < hi; j0 += kBlock) {
