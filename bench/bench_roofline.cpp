@@ -35,19 +35,19 @@ namespace {
 // compiled for the ISA's instructions.
 template <class Isa>
 [[gnu::always_inline]] inline float fma_chains(index_t iters, float seed) {
-  using reg = typename Isa::reg;
+  using reg = typename Isa::V;
   float v[12];
   for (int k = 0; k < 12; ++k) v[k] = float(k) + seed;
   const float one = 1.0f, tiny = 1e-9f;
-  const reg m = Isa::broadcast(&one), d = Isa::broadcast(&tiny);
-  reg a0 = Isa::broadcast(v), a1 = Isa::broadcast(v + 1), a2 = Isa::broadcast(v + 2), a3 = Isa::broadcast(v + 3);
-  reg a4 = Isa::broadcast(v + 4), a5 = Isa::broadcast(v + 5), a6 = Isa::broadcast(v + 6), a7 = Isa::broadcast(v + 7);
-  reg a8 = Isa::broadcast(v + 8), a9 = Isa::broadcast(v + 9), a10 = Isa::broadcast(v + 10);
-  reg a11 = Isa::broadcast(v + 11);
+  const reg m = Isa::set(one), d = Isa::set(tiny);
+  reg a0 = Isa::set(v[0]), a1 = Isa::set(v[1]), a2 = Isa::set(v[2]), a3 = Isa::set(v[3]);
+  reg a4 = Isa::set(v[4]), a5 = Isa::set(v[5]), a6 = Isa::set(v[6]), a7 = Isa::set(v[7]);
+  reg a8 = Isa::set(v[8]), a9 = Isa::set(v[9]), a10 = Isa::set(v[10]);
+  reg a11 = Isa::set(v[11]);
   for (index_t i = 0; i < iters; ++i) {
-    a0 = Isa::fma(a0, m, d), a1 = Isa::fma(a1, m, d), a2 = Isa::fma(a2, m, d), a3 = Isa::fma(a3, m, d);
-    a4 = Isa::fma(a4, m, d), a5 = Isa::fma(a5, m, d), a6 = Isa::fma(a6, m, d), a7 = Isa::fma(a7, m, d);
-    a8 = Isa::fma(a8, m, d), a9 = Isa::fma(a9, m, d), a10 = Isa::fma(a10, m, d), a11 = Isa::fma(a11, m, d);
+    a0 = Isa::fmadd(a0, m, d), a1 = Isa::fmadd(a1, m, d), a2 = Isa::fmadd(a2, m, d), a3 = Isa::fmadd(a3, m, d);
+    a4 = Isa::fmadd(a4, m, d), a5 = Isa::fmadd(a5, m, d), a6 = Isa::fmadd(a6, m, d), a7 = Isa::fmadd(a7, m, d);
+    a8 = Isa::fmadd(a8, m, d), a9 = Isa::fmadd(a9, m, d), a10 = Isa::fmadd(a10, m, d), a11 = Isa::fmadd(a11, m, d);
   }
   const reg s = Isa::add(Isa::add(Isa::add(a0, a1), Isa::add(Isa::add(a2, a3), Isa::add(a4, a5))),
                          Isa::add(Isa::add(a6, a7), Isa::add(Isa::add(a8, a9), Isa::add(a10, a11))));
@@ -56,13 +56,13 @@ template <class Isa>
   return out[0];
 }
 
-float scalar_chains(index_t iters, float seed) { return fma_chains<cpu::gemm_detail::scalar::Isa<float>>(iters, seed); }
+float scalar_chains(index_t iters, float seed) { return fma_chains<cpu::simd::Scalar<float>>(iters, seed); }
 #if TLC_CPU_X86
 __attribute__((target("avx2,fma"))) float avx2_chains(index_t iters, float seed) {
-  return fma_chains<cpu::gemm_detail::avx2::Isa>(iters, seed);
+  return fma_chains<cpu::simd::Avx2>(iters, seed);
 }
 __attribute__((target("avx512f"))) float avx512_chains(index_t iters, float seed) {
-  return fma_chains<cpu::gemm_detail::avx512::Isa>(iters, seed);
+  return fma_chains<cpu::simd::Avx512>(iters, seed);
 }
 #pragma GCC diagnostic pop
 #endif

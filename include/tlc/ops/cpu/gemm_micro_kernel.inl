@@ -1,7 +1,7 @@
 // The GEMM micro-kernel, written once for every instruction set: gemm_kernels.hpp includes this file
 // once per ISA, inside a namespace and under that ISA's `#pragma GCC target`, so each copy is compiled
 // for its own instructions whatever the build's flags (no #pragma once: included several times).
-// `Isa` is that namespace's register type with the seven operations the kernel needs.
+// `Isa` is that namespace's vector type (simd.hpp): load, store, set, add, mul and fmadd.
 
 // One MR x NR tile: acc = packed A panel * packed B panel over kc; then C = alpha*acc + bias[i] + beta*C
 // for the valid mr x nr corner (bias may be null; beta == 0 never reads C, so garbage or NaN in C
@@ -15,8 +15,8 @@ template <class T, class Isa, int MR, int NV>
 void micro_kernel(index_t kc, const T* pa, const T* pb, T* c, index_t ldc, T alpha, T beta, const T* bias, int mr,
                   int nr) {
   static_assert(MR >= 1 && MR <= 8, "micro_kernel: at most 8 rows");
-  using reg = typename Isa::reg;
-  constexpr int W = Isa::width, NR = NV * W;
+  using reg = typename Isa::V;
+  constexpr int W = static_cast<int>(Isa::lanes), NR = NV * W;
   reg r0[NV], r1[NV], r2[NV], r3[NV], r4[NV], r5[NV], r6[NV], r7[NV];
   auto each_row = [&](auto&& fn) __attribute__((always_inline)) {
     fn(r0, 0);
@@ -30,16 +30,16 @@ void micro_kernel(index_t kc, const T* pa, const T* pb, T* c, index_t ldc, T alp
   };
   each_row([](reg(&acc)[NV], int) __attribute__((always_inline)) {
 #pragma GCC unroll 8
-    for (int j = 0; j < NV; ++j) acc[j] = Isa::zero();
+    for (int j = 0; j < NV; ++j) acc[j] = Isa::set(T(0));
   });
   for (index_t p = 0; p < kc; ++p, pa += MR, pb += NR) {
     reg b[NV];
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) b[j] = Isa::load(pb + j * W);
     each_row([&](reg(&acc)[NV], int i) __attribute__((always_inline)) {
-      const reg a = Isa::broadcast(pa + i);
+      const reg a = Isa::set(pa[i]);
 #pragma GCC unroll 8
-      for (int j = 0; j < NV; ++j) acc[j] = Isa::fma(a, b[j], acc[j]);
+      for (int j = 0; j < NV; ++j) acc[j] = Isa::fmadd(a, b[j], acc[j]);
     });
   }
   each_row([&](reg(&acc)[NV], int i) __attribute__((always_inline)) {
@@ -48,9 +48,9 @@ void micro_kernel(index_t kc, const T* pa, const T* pb, T* c, index_t ldc, T alp
     if (nr == NR) {
 #pragma GCC unroll 8
       for (int j = 0; j < NV; ++j) {
-        reg v = Isa::scale(acc[j], alpha);
-        if (bias) v = Isa::add(v, Isa::broadcast(bias + i));
-        if (beta != T(0)) v = Isa::fma(Isa::load(cr + j * W), Isa::broadcast(&beta), v);
+        reg v = Isa::mul(acc[j], Isa::set(alpha));
+        if (bias) v = Isa::add(v, Isa::set(bias[i]));
+        if (beta != T(0)) v = Isa::fmadd(Isa::load(cr + j * W), Isa::set(beta), v);
         Isa::store(cr + j * W, v);
       }
       return;
@@ -67,7 +67,7 @@ void micro_kernel(index_t kc, const T* pa, const T* pb, T* c, index_t ldc, T alp
 // of A, NC columns of B) and run(), the micro-kernel above for that tile.
 template <class T, class IsaT, int MR_, int NV_, index_t MC_, index_t NC_>
 struct KernelOf {
-  static constexpr int MR = MR_, NV = NV_, NR = NV_ * IsaT::width;
+  static constexpr int MR = MR_, NV = NV_, NR = NV_ * static_cast<int>(IsaT::lanes);
   static constexpr index_t KC = 256, MC = MC_, NC = NC_;
   static void run(index_t kc, const T* pa, const T* pb, T* c, index_t ldc, T alpha, T beta, const T* bias, int mr,
                   int nr) {

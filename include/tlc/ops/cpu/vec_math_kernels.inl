@@ -1,7 +1,7 @@
 // The vector math of vec_math.hpp, written once against `Vec` (one instruction set's vector of
-// floats and the operations below) and included by vec_math.hpp inside each instruction set's
-// namespace and target region, after that namespace's Vec. No include guard: one copy per region.
-// Every function here keeps NaN: Vec::max(a, x) and Vec::min(a, x) return x when x is NaN.
+// floats, simd.hpp) and included by vec_math.hpp inside each instruction set's namespace and target
+// region, after that namespace's Vec. No include guard: one copy per region. Every function here
+// keeps NaN (Vec::max(a, x) and Vec::min(a, x) return x when x is NaN).
 
 using V = Vec::V;
 inline constexpr index_t kLanes = Vec::lanes;
