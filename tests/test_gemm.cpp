@@ -130,3 +130,30 @@ TEST_CASE("gemm adds a per-row bias in its store, with and without beta, across 
       }
   });
 }
+
+TEST_CASE("gemm_packed with A packed once equals gemm, also when the instruction set changes in between") {
+  const index_t sizes[][3] = {{1, 1, 1}, {7, 33, 5}, {13, 40, 300}, {64, 70, 513}, {150, 17, 31}};
+  for (auto& s : sizes) {
+    const index_t m = s[0], n = s[1], k = s[2], lda = k + 3, ldb = n + 1, ldc = n + 2;
+    const auto a = random_values(m * lda, 11), b = random_values(k * ldb, 12), bias = random_values(m, 13);
+    const auto c0 = random_values(m * ldc, 14);
+    std::vector<float> af(a.begin(), a.end()), bf(b.begin(), b.end()), biasf(bias.begin(), bias.end());
+    for (const float beta : {0.0f, 0.5f}) {
+      std::vector<float> want(c0.begin(), c0.end());
+      cpu::gemm<float>(false, false, m, n, k, 1.0f, af.data(), lda, bf.data(), ldb, beta, want.data(), ldc, biasf.data());
+      for_each_isa([&] {
+        const cpu::PackedA<float> packed = cpu::pack_gemm_a(m, k, af.data(), lda);
+        for_each_isa([&] {  // gemm_packed multiplies with the kernel it was packed for
+          std::vector<float> got(c0.begin(), c0.end());
+          cpu::gemm_packed(packed, n, bf.data(), ldb, beta, got.data(), ldc, biasf.data());
+          double worst = 0;
+          for (index_t i = 0; i < m; ++i)
+            for (index_t j = 0; j < n; ++j)
+              worst = std::max(worst, std::abs(double(got[i * ldc + j]) - want[i * ldc + j]));
+          INFO("m=" << m << " n=" << n << " k=" << k << " beta=" << beta << " packed for " << isa_name(packed.isa));
+          CHECK(worst <= 2e-6 * double(k + 1));
+        });
+      });
+    }
+  }
+}

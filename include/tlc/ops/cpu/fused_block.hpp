@@ -67,7 +67,8 @@ void activate(bool simple_gate, index_t rows, T* a, index_t len) {
 
 // Branch rows [s0, s1) of one image: x [c, H, W] -> g [gated(mid), H, W].
 template <class T>
-void branch_strip(const NafBlockWeights<T>& f, const T* x, index_t H, index_t W, index_t s0, index_t s1, T* g) {
+void branch_strip(const NafBlockWeights<T>& f, const PackedA<T>& w1, const T* x, index_t H, index_t W, index_t s0,
+                  index_t s1, T* g) {
   const index_t HW = H * W, mid = f.mid;
   // Output rows per band: within the budget, yet at least kMinPixels per GEMM call.
   const index_t band = std::max({index_t(1), kBandBudget / (mid * W) - 2, (kMinPixels + W - 1) / W});
@@ -87,7 +88,7 @@ void branch_strip(const NafBlockWeights<T>& f, const T* x, index_t H, index_t W,
     const index_t new_lo = std::max(keep_hi, lo), n_new = (hi - new_lo) * W;
     if (n_new > 0) {
       layer_norm(f, f.norm1_w, f.norm1_b, x + new_lo * W, HW, ln, n_new, n_new);
-      gemm<T>(false, false, mid, n_new, f.c, T(1), f.w1, f.c, ln, n_new, T(0), a + (new_lo - lo) * W, cap, f.b1);
+      gemm_packed(w1, n_new, ln, n_new, T(0), a + (new_lo - lo) * W, cap, f.b1);
     }
     have_lo = lo, have_hi = hi;
     for (index_t r = r0; r < r1; ++r)
@@ -119,24 +120,29 @@ void naf_block_branch(const NafBlockWeights<T>& f, const T* x, index_t N, index_
   // rows tall (small maps take fewer strips; the GEMM inside a lone strip uses the threads itself).
   const index_t strips = std::clamp<index_t>(std::min(H / 16, 2 * num_threads() / N), 1, H);
   const index_t strip = (H + strips - 1) / strips;
+  const PackedA<T> w1 = pack_gemm_a(f.mid, f.c, f.w1, f.c);  // once for every band
   parallel_for(0, N * strips, 1, [&](index_t lo, index_t hi) {
     for (index_t t = lo; t < hi; ++t) {
       const index_t n = t / strips, s0 = (t % strips) * strip;
       if (s0 < H)
-        fused_detail::branch_strip(f, x + n * f.c * H * W, H, W, s0, std::min(H, s0 + strip),
+        fused_detail::branch_strip(f, w1, x + n * f.c * H * W, H, W, s0, std::min(H, s0 + strip),
                                    g + n * f.gated(f.mid) * H * W);
     }
   });
 }
 
-// Sweep 2: y = x + beta * conv3(g) (w3 per image, w3_stride apart: the attention folded in), then
+// Sweep 2: y = x + beta * conv3(g) (w3_per_image, w3_stride apart: the attention folded in), then
 // out = y + gamma * conv5(gate(conv4(norm2(y)))). x, out [N, c, HW]; g [N, gated(mid), HW].
 template <class T>
-void naf_block_tail(const NafBlockWeights<T>& f, const T* x, const T* g, const T* w3, index_t w3_stride, index_t N,
-                    index_t HW, T* out) {
+void naf_block_tail(const NafBlockWeights<T>& f, const T* x, const T* g, const T* w3_per_image, index_t w3_stride,
+                    index_t N, index_t HW, T* out) {
   using namespace fused_detail;
   const index_t c = f.c, gm = f.gated(f.mid), chunk = std::max(kMinPixels, kBandBudget / (2 * f.ffn)) / 16 * 16;
-  const index_t chunks = (HW + chunk - 1) / chunk;
+  const index_t chunks = (HW + chunk - 1) / chunk, fo = f.gated(f.ffn);
+  // The 1x1 weights packed once for every chunk (conv3's per image: the attention may be folded in).
+  std::vector<PackedA<T>> w3;
+  for (index_t n = 0; n < N; ++n) w3.push_back(pack_gemm_a(c, gm, w3_per_image + n * w3_stride, gm));
+  const PackedA<T> w4 = pack_gemm_a(f.ffn, c, f.w4, c), w5 = pack_gemm_a(c, fo, f.w5, fo);
   parallel_for(0, N * chunks, 1, [&](index_t lo, index_t hi) {
     T* y = thread_scratch<T>(Scratch::BlockRows, c * chunk);
     T* ln = thread_scratch<T>(Scratch::BlockNorm, c * chunk);
@@ -145,15 +151,14 @@ void naf_block_tail(const NafBlockWeights<T>& f, const T* x, const T* g, const T
       const index_t n = t / chunks, p0 = (t % chunks) * chunk, len = std::min(chunk, HW - p0);
       const T* xs = x + n * c * HW + p0;
       T* os = out + n * c * HW + p0;
-      gemm<T>(false, false, c, len, gm, T(1), w3 + n * w3_stride, gm, g + n * gm * HW + p0, HW, T(0), y, len, f.b3);
+      gemm_packed(w3[static_cast<size_t>(n)], len, g + n * gm * HW + p0, HW, T(0), y, len, f.b3);
       with_cpu_isa([&] {
         for (index_t k = 0; k < c; ++k) scaled_add_row(xs + k * HW, y + k * len, f.beta[k], y + k * len, len);
       });
       layer_norm(f, f.norm2_w, f.norm2_b, y, len, ln, len, len);
-      gemm<T>(false, false, f.ffn, len, c, T(1), f.w4, c, ln, len, T(0), wide, len, f.b4);
+      gemm_packed(w4, len, ln, len, T(0), wide, len, f.b4);
       activate(f.simple_gate, f.ffn, wide, len);
-      const index_t fo = f.gated(f.ffn);
-      gemm<T>(false, false, c, len, fo, T(1), f.w5, fo, wide, len, T(0), ln, len, f.b5);
+      gemm_packed(w5, len, wide, len, T(0), ln, len, f.b5);
       with_cpu_isa([&] {
         for (index_t k = 0; k < c; ++k) scaled_add_row(y + k * len, ln + k * len, f.gamma[k], os + k * HW, len);
       });

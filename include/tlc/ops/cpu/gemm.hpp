@@ -10,6 +10,7 @@
 #include <cstring>
 #include <new>
 #include <type_traits>
+#include <vector>
 
 #include "tlc/core/config.hpp"
 #include "tlc/core/cpu_isa.hpp"
@@ -147,10 +148,11 @@ void scale_c(index_t m, index_t n, T beta, T* c, index_t ldc) {
     for (index_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
 }
 
-// The blocked GEMM of cpu::gemm with kernel K (gemm_kernels.hpp).
+// The blocked GEMM of cpu::gemm with kernel K (gemm_kernels.hpp). packed_a, when given, holds A already
+// packed by pack_gemm_a for this K (and a is not read).
 template <class T, class K>
 void blocked(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda, const T* b,
-             index_t ldb, T beta, T* c, index_t ldc, const T* row_bias) {
+             index_t ldb, T beta, T* c, index_t ldc, const T* row_bias, const T* packed_a = nullptr) {
   constexpr int MR = K::MR, NR = K::NR;
   if (m <= 0 || n <= 0) return;
   if (k <= 0 || alpha == T(0)) {
@@ -182,15 +184,20 @@ void blocked(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alph
       parallel_for(0, n_panels, std::max<index_t>(1, 4096 / kc), [&](index_t lo, index_t hi) {
         pack_b<T, NR>(trans_b, lo * NR, std::min(nc, hi * NR), nc, kc, b_block, ldb, pb);
       });
-      // All of A's rows at this depth, packed once and shared by the tasks: each task packing its own
-      // rows re-packed every row once per column chunk, 5 % of a 256x256 NAFNet forward (the packing
-      // copies one float at a time, the micro-kernel multiplies 16 per instruction).
-      T* pa = thread_scratch<T>(Scratch::PackA, m_panels * MR * kc);
-      parallel_for(0, m_panels, std::max<index_t>(1, 4096 / kc), [&](index_t lo, index_t hi) {
-        const index_t i0 = lo * MR;
-        pack_a<T, MR>(trans_a, std::min(m, hi * MR) - i0, kc, trans_a ? a + pc * lda + i0 : a + i0 * lda + pc, lda,
-                      pa + i0 * kc);
-      });
+      // All of A's rows at this depth, packed once and shared by the tasks (unless packed_a has them):
+      // each task packing its own rows re-packed every row once per column chunk, 5 % of a 256x256
+      // NAFNet forward (the packing copies one float at a time, the micro-kernel multiplies 16 per
+      // instruction).
+      auto pack_depth_block = [&] {
+        T* out = thread_scratch<T>(Scratch::PackA, m_panels * MR * kc);
+        parallel_for(0, m_panels, std::max<index_t>(1, 4096 / kc), [&](index_t lo, index_t hi) {
+          const index_t i0 = lo * MR;
+          pack_a<T, MR>(trans_a, std::min(m, hi * MR) - i0, kc, trans_a ? a + pc * lda + i0 : a + i0 * lda + pc, lda,
+                        out + i0 * kc);
+        });
+        return static_cast<const T*>(out);
+      };
+      const T* pa = packed_a ? packed_a + m_panels * MR * pc : pack_depth_block();
       parallel_for(0, m_blocks * n_chunks, 1, [&](index_t lo, index_t hi) {
         for (index_t task = lo; task < hi; ++task) {
           const index_t ic = (task / n_chunks) * mc_step, chunk = task % n_chunks;
@@ -214,6 +221,18 @@ void blocked(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alph
   }
 }
 
+// Calls fn(K{}) with the kernel K for `isa` (float; double always runs the scalar kernel).
+template <class T, class Fn>
+void with_kernel(CpuIsa isa, Fn&& fn) {
+#if TLC_CPU_X86
+  if constexpr (std::is_same_v<T, float>) {
+    if (isa == CpuIsa::Avx512) return fn(avx512::Kernel{});
+    if (isa == CpuIsa::Avx2) return fn(avx2::Kernel{});
+  }
+#endif
+  fn(scalar::Kernel<T>{});
+}
+
 }  // namespace gemm_detail
 
 // C = alpha * op(A) * op(B) + row_bias[i] + beta * C, row-major; op(A) is m x k (A stored k x m when
@@ -223,17 +242,44 @@ void blocked(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alph
 template <class T>
 void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda, const T* b,
           index_t ldb, T beta, T* c, index_t ldc, const T* row_bias = nullptr) {
-  using namespace gemm_detail;
-#if TLC_CPU_X86
-  if constexpr (std::is_same_v<T, float>) {
-    const CpuIsa isa = cpu_isa();
-    if (isa == CpuIsa::Avx512)
-      return blocked<T, avx512::Kernel>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, row_bias);
-    if (isa == CpuIsa::Avx2)
-      return blocked<T, avx2::Kernel>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, row_bias);
-  }
-#endif
-  blocked<T, scalar::Kernel<T>>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, row_bias);
+  gemm_detail::with_kernel<T>(cpu_isa(), [&](auto kernel) {
+    gemm_detail::blocked<T, decltype(kernel)>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, row_bias);
+  });
+}
+
+// An m x k row-major A packed for the kernel of the instruction set in use when it was packed, for many
+// gemm_packed calls with the same A: the fused NAFNet block multiplies every band of rows by the same
+// 1x1 weights, and packing them per band cost 3 % of a 256x256 forward.
+template <class T>
+struct PackedA {
+  CpuIsa isa = CpuIsa::Scalar;
+  index_t m = 0, k = 0;
+  std::vector<T> panels;  // per depth block of KC: ceil(m / MR) panels of MR x kc
+};
+
+template <class T>
+PackedA<T> pack_gemm_a(index_t m, index_t k, const T* a, index_t lda) {
+  PackedA<T> out{cpu_isa(), m, k, {}};
+  gemm_detail::with_kernel<T>(out.isa, [&](auto kernel) {
+    using K = decltype(kernel);
+    const index_t m_panels = (m + K::MR - 1) / K::MR;
+    out.panels.resize(static_cast<std::size_t>(m_panels * K::MR * std::max<index_t>(k, 1)));
+    for (index_t pc = 0; pc < k; pc += K::KC)
+      gemm_detail::pack_a<T, K::MR>(false, m, std::min(K::KC, k - pc), a + pc, lda,
+                                    out.panels.data() + m_panels * K::MR * pc);
+  });
+  return out;
+}
+
+// C = A * B + row_bias[i] + beta * C with A packed by pack_gemm_a (B k x n row-major), as gemm(false,
+// false, ...) computes it.
+template <class T>
+void gemm_packed(const PackedA<T>& a, index_t n, const T* b, index_t ldb, T beta, T* c, index_t ldc,
+                 const T* row_bias = nullptr) {
+  gemm_detail::with_kernel<T>(a.isa, [&](auto kernel) {
+    gemm_detail::blocked<T, decltype(kernel)>(false, false, a.m, n, a.k, T(1), nullptr, a.k, b, ldb, beta, c, ldc,
+                                              row_bias, a.panels.data());
+  });
 }
 
 // `batch` independent GEMMs whose operands start `stride_*` elements apart. Large problems
