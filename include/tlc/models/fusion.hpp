@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "tlc/core/scoped_flag.hpp"
+
 namespace tlc::models {
 
 inline bool& fused_inference_flag() {
@@ -16,15 +18,9 @@ inline bool& fused_inference_flag() {
 }
 inline bool fused_inference_enabled() { return fused_inference_flag(); }
 
-class Unfused {
+class Unfused : ScopedFlag {
  public:
-  Unfused() : previous_(fused_inference_flag()) { fused_inference_flag() = false; }
-  ~Unfused() { fused_inference_flag() = previous_; }
-  Unfused(const Unfused&) = delete;
-  Unfused& operator=(const Unfused&) = delete;
-
- private:
-  bool previous_;
+  Unfused() : ScopedFlag(fused_inference_flag(), false) {}
 };
 
 }  // namespace tlc::models

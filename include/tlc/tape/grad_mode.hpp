@@ -1,6 +1,8 @@
 #pragma once
 // Whether ops record a graph. NoGrad disables recording for the current thread (inference:
 // activations are freed as soon as the next op no longer needs them).
+#include "tlc/core/scoped_flag.hpp"
+
 namespace tlc::autograd {
 
 inline bool& grad_enabled_flag() {
@@ -9,15 +11,9 @@ inline bool& grad_enabled_flag() {
 }
 inline bool grad_enabled() { return grad_enabled_flag(); }
 
-class NoGrad {
+class NoGrad : ScopedFlag {
  public:
-  NoGrad() : previous_(grad_enabled_flag()) { grad_enabled_flag() = false; }
-  ~NoGrad() { grad_enabled_flag() = previous_; }
-  NoGrad(const NoGrad&) = delete;
-  NoGrad& operator=(const NoGrad&) = delete;
-
- private:
-  bool previous_;
+  NoGrad() : ScopedFlag(grad_enabled_flag(), false) {}
 };
 
 }  // namespace tlc::autograd
