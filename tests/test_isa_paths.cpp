@@ -40,10 +40,7 @@ double scaled_diff(const TensorF& a, const TensorF& b) {
 
 void check_every_isa(const std::string& what, const std::function<TensorF(const V&)>& f, const V& inputs) {
   INFO(what);
-  const CpuIsa previous = cpu_isa();
-  set_cpu_isa(CpuIsa::Scalar);
-  const Result want = run(f, inputs);
-  set_cpu_isa(previous);
+  const Result want = test::with_isa(CpuIsa::Scalar, [&] { return run(f, inputs); });
   test::for_each_isa([&] {
     const Result got = run(f, inputs);
     CHECK(scaled_diff(got.y, want.y) <= 2e-6);
@@ -107,10 +104,7 @@ TEST_CASE("AdamW steps agree across instruction sets") {
     }
     return p;
   };
-  const CpuIsa previous = cpu_isa();
-  set_cpu_isa(CpuIsa::Scalar);
-  const std::vector<TensorF> want = steps();
-  set_cpu_isa(previous);
+  const std::vector<TensorF> want = test::with_isa(CpuIsa::Scalar, steps);
   test::for_each_isa([&] {
     const std::vector<TensorF> got = steps();
     for (size_t i = 0; i < got.size(); ++i) CHECK(scaled_diff(got[i], want[i]) <= 1e-6);

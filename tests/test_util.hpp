@@ -34,14 +34,25 @@ inline void check_gradients(const std::function<TensorD(const std::vector<Tensor
   CHECK(r.ok);
 }
 
-// Runs body() once with every instruction set this CPU supports, scalar first (set_cpu_isa), and
-// restores the previous choice afterwards, also when a REQUIRE ends the test early.
+// Puts the instruction set in use back when the scope ends, also when a REQUIRE ends the test early.
+struct RestoreIsa {
+  CpuIsa previous = cpu_isa();
+  ~RestoreIsa() { set_cpu_isa(previous); }
+};
+
+// body() run with instruction set `isa` (set_cpu_isa), the previous one restored afterwards.
+template <class F>
+auto with_isa(CpuIsa isa, F&& body) {
+  RestoreIsa restore;
+  set_cpu_isa(isa);
+  return body();
+}
+
+// Runs body() once with every instruction set this CPU supports, scalar first, and restores the
+// previous choice afterwards.
 template <class F>
 void for_each_isa(F&& body) {
-  struct Restore {
-    CpuIsa previous = cpu_isa();
-    ~Restore() { set_cpu_isa(previous); }
-  } restore;
+  RestoreIsa restore;
   for (CpuIsa isa : {CpuIsa::Scalar, CpuIsa::Avx2, CpuIsa::Avx512}) {
     if (static_cast<int>(isa) > static_cast<int>(cpu_isa_supported())) break;
     set_cpu_isa(isa);

@@ -36,8 +36,9 @@ inline index_t running_sum_of_differences(const double* plus, const double* minu
                                           double* dst) {
 #if TLC_CPU_X86
   if (cpu_isa() != CpuIsa::Scalar) return scan_detail::running_sum_avx2(plus, minus, t, t_end, s, dst);
-#endif
+#else
   (void)plus, (void)minus, (void)t_end, (void)s, (void)dst;
+#endif
   return t;
 }
 
