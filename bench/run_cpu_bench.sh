@@ -11,6 +11,7 @@
 #   BIG_ROUNDS [1] / BIG_REPS [1]  the same for the 720x1280 cases (one forward takes 10-80 s here)
 #   TLC_BEFORE  optional second bench_nafnet binary (e.g. built from an older tree), reported as tlc-before
 #   UNFUSED  when set, also runs tlc with TLC_FUSED=0 (the NAFNet blocks unfused), reported as tlc-unfused
+#   BF16  when set, also runs tlc with TLC_MATMUL=bf16 (bf16 products; needs AVX512-BF16), reported as tlc-bf16
 #   TORCH_OMP_WAIT_POLICY [PASSIVE]  OpenMP wait policy for torch: with other jobs on the cores the
 #     default (spinning) threads made torch 3-10x slower in some repetitions
 set -euo pipefail
@@ -40,6 +41,7 @@ bench_case() {  # bench_case CASE REPS
   run tlc "$tlc_bin" "$c" "$reps" "$threads"
   if [ -n "${TLC_BEFORE:-}" ]; then run tlc-before "$TLC_BEFORE" "$c" "$reps" "$threads"; fi
   if [ -n "${UNFUSED:-}" ]; then run tlc-unfused env TLC_FUSED=0 "$tlc_bin" "$c" "$reps" "$threads"; fi
+  if [ -n "${BF16:-}" ]; then run tlc-bf16 env TLC_MATMUL=bf16 "$tlc_bin" "$c" "$reps" "$threads"; fi
   run torch env OMP_WAIT_POLICY="${TORCH_OMP_WAIT_POLICY:-PASSIVE}" "$py" "$here/torch_baseline.py" "$c" "$reps" "$threads" torch
   case $c in *_global) run ort "$py" "$here/torch_baseline.py" "$c" "$reps" "$threads" ort ;; esac
 }
@@ -54,8 +56,9 @@ done
 echo "# load $(cut -d' ' -f1-3 /proc/loadavg) at the end" | tee -a "$raw"
 
 # Table: per backend and case, the median over rounds of each process's median time and the largest
-# peak RSS; "tlc / faster baseline" = median over rounds of tlc / the faster of torch and ort in the
-# same round (rounds are minutes apart and the load moves, so only same-round ratios are compared).
+# peak RSS; "tlc / faster baseline" (and "tlc-bf16 / ...") = median over rounds of tlc / the faster of
+# torch and ort in the same round (rounds are minutes apart and the load moves, so only same-round
+# ratios are compared).
 "$py" - "$raw" > "$out" <<'EOF'
 import statistics, sys
 runs = {}
@@ -66,22 +69,29 @@ for line in open(sys.argv[1]):
     d = dict(x.split("=") for x in kv)
     runs.setdefault((case, label), []).append((float(d["median_ms"]), float(d["peak_rss_mb"])))
 cases = ["fwd256_global", "fwd256_tlc", "train", "fwd720_global", "fwd720_tlc"]
-labels = [l for l in ["tlc", "tlc-unfused", "tlc-before", "torch", "ort"] if any(k[1] == l for k in runs)]
-print("| case | " + " | ".join(f"{l} ms (peak MB)" for l in labels) + " | tlc / faster baseline |")
-print("|---|" + "---|" * (len(labels) + 1))
+labels = [l for l in ["tlc", "tlc-bf16", "tlc-unfused", "tlc-before", "torch", "ort"] if any(k[1] == l for k in runs)]
+mine = [l for l in ("tlc", "tlc-bf16") if l in labels]  # each compared with the faster baseline, round by round
+print("| case | " + " | ".join(f"{l} ms (peak MB)" for l in labels) + " | " +
+      " | ".join(f"{l} / faster baseline" for l in mine) + " |")
+print("|---|" + "---|" * (len(labels) + len(mine)))
+
+
+def ratio(c, label):
+    rounds = []
+    for i, (t, _) in enumerate(runs.get((c, label), [])):
+        base = [runs[(c, l)][i][0] for l in ("torch", "ort") if len(runs.get((c, l), [])) > i]
+        if base:
+            rounds.append(t / min(base))
+    if not rounds:
+        return "-"
+    return f"{statistics.median(rounds):.2f}" + (f" ({min(rounds):.2f}-{max(rounds):.2f})" if len(rounds) > 1 else "")
+
+
 for c in cases:
     cells = []
     for l in labels:
         r = runs.get((c, l))
         cells.append(f"{statistics.median(t for t, _ in r):.0f} ({max(m for _, m in r):.0f})" if r else "-")
-    rounds = []
-    for i, (t, _) in enumerate(runs.get((c, "tlc"), [])):
-        base = [runs[(c, l)][i][0] for l in ("torch", "ort") if len(runs.get((c, l), [])) > i]
-        if base:
-            rounds.append(t / min(base))
-    ratio = "-"
-    if rounds:
-        ratio = f"{statistics.median(rounds):.2f}" + (f" ({min(rounds):.2f}-{max(rounds):.2f})" if len(rounds) > 1 else "")
-    print(f"| {c} | " + " | ".join(cells) + f" | {ratio} |")
+    print(f"| {c} | " + " | ".join(cells + [ratio(c, l) for l in mine]) + " |")
 EOF
 cat "$out"

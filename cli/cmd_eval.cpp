@@ -66,6 +66,7 @@ int cmd_eval(const Argv& argv) {
   a.flag("skip-bad", "skip images that cannot be read (and say how many) instead of stopping");
   add_inference_options(a, false);
   add_runtime_options(a);
+  add_precision_option(a);
   for (const std::string& arg : argv)
     if (arg == "--mode" || arg.rfind("--mode=", 0) == 0)
       throw UsageError("eval has no --mode: it scores every mode listed in --modes (e.g. --modes global)");

@@ -81,6 +81,7 @@ int cmd_restore(const Argv& argv) {
   a.option("max-memory", "BYTES", "plan for at most this much memory, e.g. 4G (default: half the physical RAM)");
   a.flag("skip-bad", "folder input: skip files that cannot be read (and say how many) instead of stopping");
   add_runtime_options(a);
+  add_precision_option(a);
   if (!a.parse(argv, std::cout)) return 0;
 
   // Everything the command line says is checked before the model or an image is read.

@@ -24,6 +24,7 @@ int cmd_sweep(const Argv& argv) {
   a.option("csv", "FILE", "write mode,scale,psnr,ssim rows");
   a.option("svg", "FILE", "write a plot");
   add_runtime_options(a);
+  add_precision_option(a);
   if (!a.parse(argv, std::cout)) return 0;
   const std::string model_path = a.require("model"), dir = a.require("data");
   check_input_file(model_path, "--model");

@@ -388,6 +388,7 @@ int cmd_train(const Argv& argv) {
   }
   if (!a.parse(argv, std::cout)) return 0;
   if (a.has("resume") && a.has("force")) throw UsageError("--force starts a new run; it cannot go with --resume");
+  require_fp32_products("tlc train");
   const Settings settings = read_settings(a);  // usage errors end here, on every rank alike
   std::unique_ptr<dist::Communicator> world = dist::communicator_from_environment();
   return dist::run_or_abort(*world, "tlc train", [&] { return train(a, settings, *world); });

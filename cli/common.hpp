@@ -12,6 +12,7 @@
 
 #include "cli/args.hpp"
 #include "tlc/core/cpu_isa.hpp"
+#include "tlc/core/matmul_precision.hpp"
 #include "tlc/models/defaults.hpp"
 #include "tlc/models/inference.hpp"
 #include "tlc/models/model_file.hpp"
@@ -27,14 +28,34 @@ inline void add_runtime_options(Args& a) {
   a.option("threads", "N", "CPU threads, 1 to 4x the hardware threads (default: TLC_NUM_THREADS or all cores)");
 }
 
+// --precision, for the commands that only infer (training multiplies in fp32).
+inline void add_precision_option(Args& a) {
+  a.option("precision", "fp32|bf16",
+           "CPU matrix products: bf16 rounds their operands to 8 significant bits, for speed on CPUs with "
+           "AVX512-BF16 (PSNR cost: docs/BENCHMARKS.md) (default: TLC_MATMUL or fp32)");
+}
+
 // More threads than this only adds switching (1000 threads ran 30x slower than 2 on 2 cores).
 inline int max_threads() { return 4 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
-// Checks --threads, --device and the TLC_ISA environment variable; applies --threads and returns the
-// device.
+// For commands that train: bf16 products (TLC_MATMUL) are refused, as is a bad TLC_MATMUL.
+inline void require_fp32_products(const std::string& command) {
+  try {
+    if (matmul_precision() == MatmulPrecision::Fp32) return;
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  throw UsageError("TLC_MATMUL=bf16 is for inference (restore, eval, sweep); " + command +
+                   " multiplies in fp32: unset it");
+}
+
+// Checks --threads, --device, --precision and the TLC_ISA and TLC_MATMUL environment variables;
+// applies --threads and --precision and returns the device.
 inline Device apply_runtime_options(const Args& a) {
   try {
-    cpu_isa();  // a bad TLC_ISA fails here, before any work
+    cpu_isa();  // a bad TLC_ISA or TLC_MATMUL fails here, before any work
+    matmul_precision();
+    if (a.has("precision")) set_matmul_precision(parse_matmul_precision(a.get("precision"), "--precision"));
   } catch (const Error& e) {
     throw UsageError(e.what());
   }
@@ -53,6 +74,9 @@ inline Device apply_runtime_options(const Args& a) {
     throw UsageError(std::string("--device: ") + e.what());
   }
   if (d.is_cuda()) {
+    if (matmul_precision() != MatmulPrecision::Fp32)
+      throw UsageError("bf16 products (--precision or TLC_MATMUL) are for the CPU; the CUDA backend multiplies in "
+                       "fp32");
     TLC_CHECK(built_with_cuda(), DeviceError, "--device ", d.str(), ": this tlc was built without the CUDA backend");
     TLC_CHECK(d.index < cuda_device_count(), DeviceError, "--device ", d.str(), ": expected a CUDA device, found ",
               cuda_device_count());

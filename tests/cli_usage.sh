@@ -47,6 +47,17 @@ expect 2 "--overlap 64 must be smaller than --tile 64" "$tlc" restore -m "$model
 expect 2 "--overlap 64 must be smaller than the tile (64 px" "$tlc" restore -m "$model" -i "$img" -o "$work/never.png" --mode tile --overlap 64
 expect 2 "--threads expects 1 to" "$tlc" restore -m "$model" -i "$img" -o "$work/never.png" --threads 1000
 expect 2 "--threads expects a whole number, found 'two'" "$tlc" restore -m "$model" -i "$img" -o "$work/never.png" --threads two
+expect 2 "--precision: expected fp32 or bf16, found 'fp16'" "$tlc" restore -m "$model" -i "$img" -o "$work/never.png" --precision fp16
+expect 2 "TLC_MATMUL: expected fp32 or bf16, found 'half'" env TLC_MATMUL=half "$tlc" eval -m "$model" --data "$work/imgs"
+# bf16 products are for inference on the CPU: refused for training (or, without AVX512-BF16, anywhere).
+expect 2 "bf16" env TLC_MATMUL=bf16 "$tlc" train --out "$work/never_run"
+expect 2 "bf16" "$tlc" restore -m "$model" -i "$img" -o "$work/never.png" --precision bf16 --device cuda
+if grep -qw avx512_bf16 /proc/cpuinfo 2> /dev/null; then
+  "$tlc" restore -m "$model" -i "$img" -o "$work/bf16.png" --precision bf16 2> /dev/null ||
+    fail "restore --precision bf16 failed"
+else
+  expect 2 "needs a CPU with AVX512-BF16" "$tlc" restore -m "$model" -i "$img" -o "$work/never.png" --precision bf16
+fi
 expect 2 "--mode expects global, tlc or tile, found 'nonsense'" "$tlc" restore -m "$model" -i "$img" -o "$work/never.png" --mode nonsense
 expect 2 "--scale expects a positive number" "$tlc" restore -m "$model" -i "$img" -o "$work/never.png" --scale 0
 expect 2 "--max-memory expects a positive size" "$tlc" restore -m "$model" -i "$img" -o "$work/never.png" --max-memory lots

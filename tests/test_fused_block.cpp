@@ -131,3 +131,35 @@ TEST_CASE("fused NAFNet and Baseline networks equal unfused ones, global and TLC
     }
   }
 }
+
+TEST_CASE("with bf16 products a network stays within bf16 rounding of its fp32 output, fused or not") {
+  if (!cpu_has_bf16() || cpu_isa() != CpuIsa::Avx512) {
+    WARN("bf16 products not run: this CPU lacks AVX512-BF16 (or TLC_ISA is below avx512)");
+    return;
+  }
+  const std::shared_ptr<Restorer> net = test::small_models(9)[0];  // a small NAFNet
+  randomise(*net, 77, 0.2f);
+  const TensorF x = test::random<float>({1, 3, 37, 53}, 78, 0, 1);
+  NoGrad ng;
+  for (bool tlc : {false, true}) {
+    if (tlc) local::convert(*net, {16, 16, 1.5});
+    else local::to_global(*net);
+    const TensorF fp32 = net->forward(x);
+    TensorF fused, plain;
+    {
+      test::RestorePrecision restore;
+      set_matmul_precision(MatmulPrecision::Bf16);
+      fused = net->forward(x);
+      Unfused off;
+      plain = net->forward(x);
+    }
+    double scale = 1.0;
+    for (float v : fp32.to_vector()) scale = std::max(scale, double(std::abs(v)));
+    const double fused_diff = test::max_abs_diff(fused, fp32), plain_diff = test::max_abs_diff(plain, fp32);
+    INFO((tlc ? "TLC" : "global") << ": max |bf16 - fp32| fused " << fused_diff << ", unfused " << plain_diff
+                                  << ", max |fp32| " << scale);
+    CHECK(fused_diff > 0);  // the bf16 kernel ran
+    CHECK(fused_diff <= 1e-2 * scale);
+    CHECK(plain_diff <= 1e-2 * scale);
+  }
+}

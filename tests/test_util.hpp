@@ -1,12 +1,13 @@
 #pragma once
-// Helpers shared by the tests: random tensors, comparisons, a gradcheck assertion and a loop over the
-// CPU's instruction sets.
+// Helpers shared by the tests: random tensors, comparisons, a gradcheck assertion, a loop over the
+// CPU's instruction sets and guards that restore the instruction set and the product precision.
 #include <catch2/catch.hpp>
 
 #include <cmath>
 #include <functional>
 #include <vector>
 
+#include "tlc/core/matmul_precision.hpp"
 #include "tlc/tlc.hpp"
 
 namespace tlc::test {
@@ -47,6 +48,12 @@ auto with_isa(CpuIsa isa, F&& body) {
   set_cpu_isa(isa);
   return body();
 }
+
+// Puts the matrix-product precision in use back when the scope ends.
+struct RestorePrecision {
+  MatmulPrecision previous = matmul_precision();
+  ~RestorePrecision() { set_matmul_precision(previous); }
+};
 
 // Runs body() once with every instruction set this CPU supports, scalar first, and restores the
 // previous choice afterwards.

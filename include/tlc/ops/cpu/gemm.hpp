@@ -7,19 +7,16 @@
 // happens in the loops.
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
+#include <cstdint>
 #include <new>
 #include <type_traits>
 #include <vector>
 
 #include "tlc/core/config.hpp"
 #include "tlc/core/cpu_isa.hpp"
+#include "tlc/core/matmul_precision.hpp"
 #include "tlc/core/thread_pool.hpp"
 #include "tlc/ops/cpu/gemm_kernels.hpp"
-
-#if defined(__AVX__)
-#include <immintrin.h>
-#endif
 
 namespace tlc::cpu {
 
@@ -49,99 +46,6 @@ T* thread_scratch(Scratch slot, index_t count) {
 
 namespace gemm_detail {
 
-#if defined(__AVX__)
-// out[q * out_ld + i] = rows[i][q] for an 8 x 8 float block (row i at src + i * ld): one
-// transpose in registers instead of 64 scattered stores.
-inline void transpose_8x8(const float* src, index_t ld, float* out, index_t out_ld) {
-  __m256 r[8], t[8];
-  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * ld);
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 8; i += 4) {
-    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
-    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-  }
-  for (int i = 0; i < 4; ++i) {
-    _mm256_storeu_ps(out + i * out_ld, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
-    _mm256_storeu_ps(out + (i + 4) * out_ld, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
-  }
-}
-#endif
-
-// Packs rows [0, mc) x depth [0, kc) of op(A) into MR-row panels, zero-padding the last panel.
-template <class T, int MR>
-void pack_a(bool trans, index_t mc, index_t kc, const T* a, index_t lda, T* out) {
-  for (index_t i0 = 0; i0 < mc; i0 += MR, out += MR * kc) {
-    const int rows = static_cast<int>(std::min<index_t>(MR, mc - i0));
-    index_t p0 = 0;  // depth already packed
-#if defined(__AVX__)
-    if constexpr (std::is_same_v<T, float> && MR == 8) {
-      if (!trans && rows == MR)
-        for (; p0 + 8 <= kc; p0 += 8) transpose_8x8(a + i0 * lda + p0, lda, out + p0 * MR, MR);
-    }
-#endif
-    if (!trans) {
-      for (int i = 0; i < rows; ++i) {
-        const T* src = a + (i0 + i) * lda;
-        for (index_t p = p0; p < kc; ++p) out[p * MR + i] = src[p];
-      }
-    } else {
-      for (index_t p = 0; p < kc; ++p) {
-        const T* src = a + p * lda + i0;
-        for (int i = 0; i < rows; ++i) out[p * MR + i] = src[i];
-      }
-    }
-    for (int i = rows; i < MR; ++i)
-      for (index_t p = 0; p < kc; ++p) out[p * MR + i] = T(0);
-  }
-}
-
-// Packs columns [j0, j1) x depth [0, kc) of op(B) into NR-column panels (j0 a multiple of NR).
-template <class T, int NR>
-void pack_b(bool trans, index_t j0, index_t j1, index_t nc, index_t kc, const T* b, index_t ldb, T* out) {
-  for (index_t jp = j0; jp < j1; jp += NR) {
-    T* dst = out + jp * kc;
-    const int cols = static_cast<int>(std::min<index_t>(NR, nc - jp));
-    if (!trans && cols == NR) {  // full panel: fixed-length row copies
-      for (index_t p = 0; p < kc; ++p) std::memcpy(dst + p * NR, b + p * ldb + jp, NR * sizeof(T));
-    } else if (!trans) {
-      for (index_t p = 0; p < kc; ++p) {
-        const T* src = b + p * ldb + jp;
-        T* d = dst + p * NR;
-        int j = 0;
-        for (; j < cols; ++j) d[j] = src[j];
-        for (; j < NR; ++j) d[j] = T(0);
-      }
-    } else {
-      // Transposing copy in depth blocks of 16: each source row is read a cache line at a time and
-      // the 16 x NR destination block stays in L1 (column-at-a-time writes would stride NR apart).
-      constexpr index_t PB = 16;
-      for (index_t p0 = 0; p0 < kc; p0 += PB) {
-        const index_t p1 = std::min(kc, p0 + PB);
-#if defined(__AVX__)
-        if constexpr (std::is_same_v<T, float> && NR % 8 == 0) {
-          if (cols == NR && p1 - p0 == PB) {  // whole 8 x 8 blocks, transposed in registers
-            for (int j = 0; j < NR; j += 8)
-              for (index_t p = p0; p < p1; p += 8) transpose_8x8(b + (jp + j) * ldb + p, ldb, dst + p * NR + j, NR);
-            continue;
-          }
-        }
-#endif
-        for (int j = 0; j < cols; ++j) {
-          const T* src = b + (jp + j) * ldb;
-          for (index_t p = p0; p < p1; ++p) dst[p * NR + j] = src[p];
-        }
-        for (int j = cols; j < NR; ++j)
-          for (index_t p = p0; p < p1; ++p) dst[p * NR + j] = T(0);
-      }
-    }
-  }
-}
-
 template <class T>
 void scale_c(index_t m, index_t n, T beta, T* c, index_t ldc) {
   for (index_t i = 0; i < m; ++i)
@@ -149,10 +53,12 @@ void scale_c(index_t m, index_t n, T beta, T* c, index_t ldc) {
 }
 
 // The blocked GEMM of cpu::gemm with kernel K (gemm_kernels.hpp). packed_a, when given, holds A already
-// packed by pack_gemm_a for this K (and a is not read).
+// packed by pack_gemm_a for this K (and a is not read). Packed panels hold K::steps(kc) elements of
+// type P per row or column for kc depths.
 template <class T, class K>
 void blocked(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda, const T* b,
-             index_t ldb, T beta, T* c, index_t ldc, const T* row_bias, const T* packed_a = nullptr) {
+             index_t ldb, T beta, T* c, index_t ldc, const T* row_bias, const typename K::P* packed_a = nullptr) {
+  using P = typename K::P;
   constexpr int MR = K::MR, NR = K::NR;
   if (m <= 0 || n <= 0) return;
   if (k <= 0 || alpha == T(0)) {
@@ -176,34 +82,34 @@ void blocked(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alph
     const index_t chunk_panels = std::max<index_t>(std::min<index_t>(4, n_panels), (n_panels + want - 1) / want);
     const index_t n_chunks = (n_panels + chunk_panels - 1) / chunk_panels;
     for (index_t pc = 0; pc < k; pc += K::KC) {
-      const index_t kc = std::min(K::KC, k - pc);
+      const index_t kc = std::min(K::KC, k - pc), steps = K::steps(kc);
       const T beta_k = pc == 0 ? beta : T(1);
       const T* bias_k = pc == 0 ? row_bias : nullptr;
-      T* pb = thread_scratch<T>(Scratch::PackB, n_panels * NR * kc);
+      P* pb = thread_scratch<P>(Scratch::PackB, n_panels * NR * steps);
       const T* b_block = trans_b ? b + jc * ldb + pc : b + pc * ldb + jc;
       parallel_for(0, n_panels, std::max<index_t>(1, 4096 / kc), [&](index_t lo, index_t hi) {
-        pack_b<T, NR>(trans_b, lo * NR, std::min(nc, hi * NR), nc, kc, b_block, ldb, pb);
+        K::pack_b(trans_b, lo * NR, std::min(nc, hi * NR), nc, kc, b_block, ldb, pb);
       });
       // All of A's rows at this depth, packed once and shared by the tasks (unless packed_a has them):
       // each task packing its own rows re-packed every row once per column chunk, 5 % of a 256x256
       // NAFNet forward (the packing copies one float at a time, the micro-kernel multiplies 16 per
       // instruction).
       auto pack_depth_block = [&] {
-        T* out = thread_scratch<T>(Scratch::PackA, m_panels * MR * kc);
+        P* out = thread_scratch<P>(Scratch::PackA, m_panels * MR * steps);
         parallel_for(0, m_panels, std::max<index_t>(1, 4096 / kc), [&](index_t lo, index_t hi) {
           const index_t i0 = lo * MR;
-          pack_a<T, MR>(trans_a, std::min(m, hi * MR) - i0, kc, trans_a ? a + pc * lda + i0 : a + i0 * lda + pc, lda,
-                        out + i0 * kc);
+          K::pack_a(trans_a, std::min(m, hi * MR) - i0, kc, trans_a ? a + pc * lda + i0 : a + i0 * lda + pc, lda,
+                    out + i0 * steps);
         });
-        return static_cast<const T*>(out);
+        return static_cast<const P*>(out);
       };
-      const T* pa = packed_a ? packed_a + m_panels * MR * pc : pack_depth_block();
+      const P* pa = packed_a ? packed_a + m_panels * MR * K::steps(pc) : pack_depth_block();
       parallel_for(0, m_blocks * n_chunks, 1, [&](index_t lo, index_t hi) {
         for (index_t task = lo; task < hi; ++task) {
           const index_t ic = (task / n_chunks) * mc_step, chunk = task % n_chunks;
           if (ic >= m) continue;
           const index_t mc = std::min(mc_step, m - ic);
-          const T* pa_block = pa + ic * kc;  // ic is a multiple of MR: its panel starts there
+          const P* pa_block = pa + ic * steps;  // ic is a multiple of MR: its panel starts there
           const index_t p_end = std::min(n_panels, (chunk + 1) * chunk_panels);
           // Row panels outer: C is written along rows, which matters when ldc is a large power of 2.
           for (index_t i = 0; i < mc; i += MR) {
@@ -211,7 +117,7 @@ void blocked(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alph
             for (index_t jp = chunk * chunk_panels; jp < p_end; ++jp) {
               const index_t j = jp * NR;
               const int nr = static_cast<int>(std::min<index_t>(NR, nc - j));
-              K::run(kc, pa_block + i * kc, pb + j * kc, c + (ic + i) * ldc + jc + j, ldc, alpha, beta_k,
+              K::run(steps, pa_block + i * steps, pb + j * steps, c + (ic + i) * ldc + jc + j, ldc, alpha, beta_k,
                      bias_k ? bias_k + ic + i : nullptr, mr, nr);
             }
           }
@@ -221,11 +127,13 @@ void blocked(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alph
   }
 }
 
-// Calls fn(K{}) with the kernel K for `isa` (float; double always runs the scalar kernel).
+// Calls fn(K{}) with the kernel K for `isa` and `precision` (float; double always runs the scalar
+// kernel; bf16 products only with AVX-512).
 template <class T, class Fn>
-void with_kernel(CpuIsa isa, Fn&& fn) {
+void with_kernel(CpuIsa isa, MatmulPrecision precision, Fn&& fn) {
 #if TLC_CPU_X86
   if constexpr (std::is_same_v<T, float>) {
+    if (isa == CpuIsa::Avx512 && precision == MatmulPrecision::Bf16) return fn(avx512_bf16::Kernel{});
     if (isa == CpuIsa::Avx512) return fn(avx512::Kernel{});
     if (isa == CpuIsa::Avx2) return fn(avx2::Kernel{});
   }
@@ -242,31 +150,54 @@ void with_kernel(CpuIsa isa, Fn&& fn) {
 template <class T>
 void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda, const T* b,
           index_t ldb, T beta, T* c, index_t ldc, const T* row_bias = nullptr) {
-  gemm_detail::with_kernel<T>(cpu_isa(), [&](auto kernel) {
+  gemm_detail::with_kernel<T>(cpu_isa(), matmul_precision(), [&](auto kernel) {
     gemm_detail::blocked<T, decltype(kernel)>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, row_bias);
   });
 }
 
-// An m x k row-major A packed for the kernel of the instruction set in use when it was packed, for many
-// gemm_packed calls with the same A: the fused NAFNet block multiplies every band of rows by the same
-// 1x1 weights, and packing them per band cost 3 % of a 256x256 forward.
+// An m x k row-major A packed for the kernel of the instruction set and precision in use when it was
+// packed, for many gemm_packed calls with the same A: the fused NAFNet block multiplies every band of
+// rows by the same 1x1 weights, and packing them per band cost 3 % of a 256x256 forward.
 template <class T>
 struct PackedA {
   CpuIsa isa = CpuIsa::Scalar;
+  MatmulPrecision precision = MatmulPrecision::Fp32;
   index_t m = 0, k = 0;
-  std::vector<T> panels;  // per depth block of KC: ceil(m / MR) panels of MR x kc
+  // Per depth block of KC: ceil(m / MR) panels of MR x steps(kc); floats for the fp32 kernels, bf16
+  // pairs for the bf16 one.
+  std::vector<T> panels;
+  std::vector<std::uint32_t> pair_panels;
+
+  template <class P>
+  std::vector<P>& storage() {
+    if constexpr (std::is_same_v<P, std::uint32_t>) return pair_panels;
+    else return panels;
+  }
+  template <class P>
+  const P* data() const {
+    if constexpr (std::is_same_v<P, std::uint32_t>) return pair_panels.data();
+    else return panels.data();
+  }
 };
 
 template <class T>
 PackedA<T> pack_gemm_a(index_t m, index_t k, const T* a, index_t lda) {
-  PackedA<T> out{cpu_isa(), m, k, {}};
-  gemm_detail::with_kernel<T>(out.isa, [&](auto kernel) {
+  PackedA<T> out{cpu_isa(), matmul_precision(), m, k, {}, {}};
+  gemm_detail::with_kernel<T>(out.isa, out.precision, [&](auto kernel) {
     using K = decltype(kernel);
     const index_t m_panels = (m + K::MR - 1) / K::MR;
-    out.panels.resize(static_cast<std::size_t>(m_panels * K::MR * std::max<index_t>(k, 1)));
-    for (index_t pc = 0; pc < k; pc += K::KC)
-      gemm_detail::pack_a<T, K::MR>(false, m, std::min(K::KC, k - pc), a + pc, lda,
-                                    out.panels.data() + m_panels * K::MR * pc);
+    auto& panels = out.template storage<typename K::P>();
+    panels.resize(static_cast<std::size_t>(m_panels * K::MR * std::max<index_t>(K::steps(k), 1)));
+    // Row panels in parallel (the bf16 pairs are rounded as they are packed: 3 % of a 256x256 NAFNet
+    // forward on one thread).
+    parallel_for(0, m_panels, std::max<index_t>(1, 4096 / std::max<index_t>(k, 1)), [&](index_t lo, index_t hi) {
+      const index_t i0 = lo * K::MR, rows = std::min(m, hi * K::MR) - i0;
+      for (index_t pc = 0; pc < k; pc += K::KC) {
+        const index_t kc = std::min(K::KC, k - pc);
+        K::pack_a(false, rows, kc, a + i0 * lda + pc, lda,
+                  panels.data() + m_panels * K::MR * K::steps(pc) + i0 * K::steps(kc));
+      }
+    });
   });
   return out;
 }
@@ -276,9 +207,10 @@ PackedA<T> pack_gemm_a(index_t m, index_t k, const T* a, index_t lda) {
 template <class T>
 void gemm_packed(const PackedA<T>& a, index_t n, const T* b, index_t ldb, T beta, T* c, index_t ldc,
                  const T* row_bias = nullptr) {
-  gemm_detail::with_kernel<T>(a.isa, [&](auto kernel) {
-    gemm_detail::blocked<T, decltype(kernel)>(false, false, a.m, n, a.k, T(1), nullptr, a.k, b, ldb, beta, c, ldc,
-                                              row_bias, a.panels.data());
+  gemm_detail::with_kernel<T>(a.isa, a.precision, [&](auto kernel) {
+    using K = decltype(kernel);
+    gemm_detail::blocked<T, K>(false, false, a.m, n, a.k, T(1), nullptr, a.k, b, ldb, beta, c, ldc, row_bias,
+                               a.template data<typename K::P>());
   });
 }
 
