@@ -541,3 +541,20 @@ TEST_CASE("aggregating modules reject bad shapes with an error naming the module
   CHECK_THROWS_AS(nn::SE<float>(kC, kHidden).forward(TensorF::zeros({1, kC + 1, 5, 5})), ShapeError);
   CHECK_THROWS_AS(nn::GroupNorm<float>(kGroups, kC).forward(TensorF::zeros({1, kC + 2, 5, 5})), ShapeError);
 }
+
+TEST_CASE("SkipInit gives zero weights in its scope only, and nests") {
+  auto weight_range = [](const nn::Conv2d<float>& conv) {
+    double lo = 0, hi = 0;
+    for (auto& [name, p] : conv.named_parameters())
+      for (float v : p.to_vector()) lo = std::min(lo, double(v)), hi = std::max(hi, double(v));
+    return hi - lo;
+  };
+  {
+    nn::SkipInit skip;
+    {
+      nn::SkipInit inner;
+    }
+    CHECK(weight_range(nn::Conv2d<float>(4, 8, 3, 1, 1)) == 0);
+  }
+  CHECK(weight_range(nn::Conv2d<float>(4, 8, 3, 1, 1)) > 0);
+}

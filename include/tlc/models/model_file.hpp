@@ -20,6 +20,7 @@
 #include "tlc/io/json.hpp"
 #include "tlc/io/safetensors.hpp"
 #include "tlc/local/convert.hpp"
+#include "tlc/nn/init.hpp"
 #include "tlc/nn/state_dict.hpp"
 
 namespace tlc::models {
@@ -140,7 +141,10 @@ inline LoadedModel load_model(const std::string& path) {
   if (auto d = data.metadata.find("tlc.degradation"); d != data.metadata.end()) out.info.degradation = d->second;
   if (auto d = data.metadata.find("tlc.eval_degradation"); d != data.metadata.end()) out.info.eval_degradation = d->second;
   out.info.recorded_maps = recorded_maps(data.metadata);
-  out.model = make_model(out.info.config.str("arch", ""), out.info.config);
+  {
+    nn::SkipInit skip;  // every weight comes from the file (load_state_dict is strict)
+    out.model = make_model(out.info.config.str("arch", ""), out.info.config);
+  }
   nn::load_state_dict(*out.model, data.tensors, "'" + path + "'");
   data.tensors.clear();
   CpuAllocator::instance().release_cache();  // the file's tensors were copied into the model
