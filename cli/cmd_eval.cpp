@@ -88,6 +88,7 @@ int cmd_eval(const Argv& argv) {
   std::size_t skipped = 0;
   const std::vector<EvalPair> pairs = load_eval_pairs(dir, spec, a.is_set("skip-bad"), &skipped);
   if (skipped > 0) std::fprintf(stderr, "tlc eval: skipped %zu unreadable image(s)\n", skipped);
+  if (!precision_note(device).empty()) std::fprintf(stderr, "tlc eval: matrix products in bf16\n");
   models::InferenceOptions opt = inference_options(iargs, lm.info);
   lm.model->to(device);
 

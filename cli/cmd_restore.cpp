@@ -142,7 +142,8 @@ int cmd_restore(const Argv& argv) {
     }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr, "[%zu/%zu] %s -> %s  %s  %s  %.2fs", i + 1, files.size(), files[i].c_str(), dsts[i].c_str(),
-                 models::size_text(im.height(), im.width()).c_str(), models::mode_name(opt.mode).c_str(), s);
+                 models::size_text(im.height(), im.width()).c_str(),
+                 (models::mode_name(opt.mode) + precision_note(device)).c_str(), s);
     if (planned) std::fprintf(stderr, "  estimated peak %s", gib_text(plan.estimate).c_str());
     std::fputc('\n', stderr);
   }

@@ -38,6 +38,11 @@ inline void add_precision_option(Args& a) {
 // More threads than this only adds switching (1000 threads ran 30x slower than 2 on 2 cores).
 inline int max_threads() { return 4 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
+// " (bf16)" when the CPU's products are bf16 on this device, for the progress lines.
+inline std::string precision_note(const Device& d) {
+  return d.is_cpu() && matmul_precision() == MatmulPrecision::Bf16 ? " (bf16)" : "";
+}
+
 // For commands that train: bf16 products (TLC_MATMUL) are refused, as is a bad TLC_MATMUL.
 inline void require_fp32_products(const std::string& command) {
   try {
@@ -59,6 +64,9 @@ inline Device apply_runtime_options(const Args& a) {
   } catch (const Error& e) {
     throw UsageError(e.what());
   }
+  if (matmul_precision() == MatmulPrecision::Bf16 && cpu_isa() != CpuIsa::Avx512)
+    throw UsageError(std::string("bf16 products run in the avx512 kernels; TLC_ISA=") + isa_name(cpu_isa()) +
+                     " excludes them");
   if (a.has("threads")) {
     const long long n = a.integer("threads");
     if (n < 1 || n > max_threads())

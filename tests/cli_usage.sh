@@ -53,8 +53,11 @@ expect 2 "TLC_MATMUL: expected fp32 or bf16, found 'half'" env TLC_MATMUL=half "
 expect 2 "bf16" env TLC_MATMUL=bf16 "$tlc" train --out "$work/never_run"
 expect 2 "bf16" "$tlc" restore -m "$model" -i "$img" -o "$work/never.png" --precision bf16 --device cuda
 if grep -qw avx512_bf16 /proc/cpuinfo 2> /dev/null; then
-  "$tlc" restore -m "$model" -i "$img" -o "$work/bf16.png" --precision bf16 2> /dev/null ||
+  "$tlc" restore -m "$model" -i "$img" -o "$work/bf16.png" --precision bf16 2> "$work/err.txt" ||
     fail "restore --precision bf16 failed"
+  grep -qF "tlc (bf16)" "$work/err.txt" || fail "restore --precision bf16 did not say so: $(cat "$work/err.txt")"
+  expect 2 "TLC_ISA=avx2 excludes them" env TLC_ISA=avx2 "$tlc" restore -m "$model" -i "$img" -o "$work/never.png" \
+    --precision bf16
 else
   expect 2 "needs a CPU with AVX512-BF16" "$tlc" restore -m "$model" -i "$img" -o "$work/never.png" --precision bf16
 fi
