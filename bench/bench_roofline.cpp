@@ -2,7 +2,8 @@
 // vector ISA, STREAM-style triad bandwidth) measured in the same run as every op of one NAFBlock at
 // two levels of NAFNet-width32 at 720x1280 (level 0: 32 x 720 x 1280, level 3: 256 x 90 x 160), and the
 // whole block unfused (the ops one by one) and fused (models/naf_block.hpp).
-// Usage: bench_roofline [threads] [reps]. Prints a Markdown table; numbers, never a test.
+// Usage: bench_roofline [threads] [reps]. Prints a Markdown table; numbers, never a test. With
+// TLC_MATMUL=bf16 the 1x1 convs multiply in bf16 and the compute roof is vdpbf16ps's.
 //
 // Per op: best-of-reps milliseconds, GMAC/s where the op multiplies (1x1 and depthwise convs), and
 // GB/s of its compulsory traffic (every input read once, every output written once, float32). The
@@ -64,15 +65,27 @@ __attribute__((target("avx2,fma"))) float avx2_chains(index_t iters, float seed)
 __attribute__((target("avx512f"))) float avx512_chains(index_t iters, float seed) {
   return fma_chains<cpu::simd::Avx512>(iters, seed);
 }
+// With bf16 products (TLC_MATMUL=bf16) the GEMM's multiply-add is vdpbf16ps: 16 lanes of bf16 pairs,
+// 32 multiply-adds per instruction.
+struct Bf16Dot : cpu::simd::Avx512 {
+  __attribute__((target("avx512f,avx512bf16"))) static V fmadd(V a, V b, V c) {
+    return _mm512_dpbf16_ps(a, reinterpret_cast<__m512bh>(b), reinterpret_cast<__m512bh>(c));
+  }
+};
+__attribute__((target("avx512f,avx512bf16"))) float bf16_chains(index_t iters, float seed) {
+  return fma_chains<Bf16Dot>(iters, seed);
+}
 #pragma GCC diagnostic pop
 #endif
 
-// The vector width (floats) and FLOP/s of every thread running FMA chains with the GEMM's ISA.
+// The multiply-adds per instruction and the FLOP/s of every thread running chains of the GEMM
+// kernel's multiply-add (its ISA's FMA, or vdpbf16ps with bf16 products).
 std::pair<int, double> peak_flops(int reps) {
   float (*chains)(index_t, float) = scalar_chains;
   int width = 1;
 #if TLC_CPU_X86
   if (cpu_isa() == CpuIsa::Avx512) chains = avx512_chains, width = 16;
+  if (cpu_isa() == CpuIsa::Avx512 && matmul_precision() == MatmulPrecision::Bf16) chains = bf16_chains, width = 32;
   if (cpu_isa() == CpuIsa::Avx2) chains = avx2_chains, width = 8;
 #endif
   const index_t iters = index_t(1) << 24, threads = num_threads();
@@ -164,9 +177,10 @@ int main(int argc, char** argv) {
   set_num_threads(threads);
   const auto [width, flops] = peak_flops(reps);
   const Roof roof{flops, triad_bandwidth(reps)};
-  std::printf("threads %d, reps %d (best of); ISA %s (%d floats); peak FMA %.1f GFLOP/s (%.1f GMAC/s), "
-              "triad %.1f GB/s\n\n",
-              threads, reps, isa_name(cpu_isa()), width, roof.flops / 1e9, roof.flops / 2e9, roof.bandwidth / 1e9);
+  std::printf("threads %d, reps %d (best of); ISA %s, %s products (%d multiply-adds per instruction); peak %.1f "
+              "GFLOP/s (%.1f GMAC/s), triad %.1f GB/s\n\n",
+              threads, reps, isa_name(cpu_isa()), precision_name(matmul_precision()), width, roof.flops / 1e9,
+              roof.flops / 2e9, roof.bandwidth / 1e9);
   std::printf("| level | op | ms | GMAC/s | GB/s | %% of bound |\n|---|---|---|---|---|---|\n");
   level_rows(roof, "0: 32 x 720 x 1280", 32, 720, 1280, reps);
   level_rows(roof, "3: 256 x 90 x 160", 256, 90, 160, reps);
