@@ -3,7 +3,8 @@
 // BLIS-style: B is packed into kc x NR column panels and A into MR x kc row panels (both shared by
 // all threads), and a register-tiled micro-kernel multiplies one MR x NR tile. The same
 // micro-kernel source serves AVX-512, AVX2/FMA and a portable scalar ISA (gemm_kernels.hpp), chosen at
-// run time by what the CPU supports; pack buffers are thread-local and only grow, so no allocation
+// run time by what the CPU supports, and bf16 products where asked for (core/matmul_precision.hpp: the
+// operands packed as bf16 pairs); pack buffers are thread-local and only grow, so no allocation
 // happens in the loops.
 #include <algorithm>
 #include <cstdlib>
