@@ -107,7 +107,9 @@ int cmd_restore(const Argv& argv) {
   models::prepare(*lm.model, opt);
   // The CPU allocator's probes measure host memory only; a CUDA run is not planned.
   const bool planned = device.is_cpu();
-  const models::MemoryEstimate estimate = planned ? models::estimate_memory(*lm.model, opt) : models::MemoryEstimate{};
+  // First a bound from one probe; the two-probe estimate only once an image does not fit under it.
+  models::MemoryEstimate estimate = planned ? models::memory_bound(*lm.model, opt) : models::MemoryEstimate{};
+  bool estimate_exact = opt.mode == models::Mode::Tile;
 
   size_t skipped = 0;
   for (size_t i = 0; i < files.size(); ++i) {
@@ -123,6 +125,11 @@ int cmd_restore(const Argv& argv) {
     }
     Plan plan;
     if (planned) plan = plan_memory(estimate, opt.mode, im, limit, proc_status_bytes("VmRSS"));
+    if (planned && plan.tile > 0 && !estimate_exact) {
+      estimate = models::estimate_memory(*lm.model, opt);
+      estimate_exact = true;
+      plan = plan_memory(estimate, opt.mode, im, limit, proc_status_bytes("VmRSS"));
+    }
     if (plan.tile > 0)
       std::fprintf(stderr,
                    "tlc restore: %s: estimated peak %s is above --max-memory %s; restoring in overlapping %lldx%lld "
@@ -144,7 +151,8 @@ int cmd_restore(const Argv& argv) {
     std::fprintf(stderr, "[%zu/%zu] %s -> %s  %s  %s  %.2fs", i + 1, files.size(), files[i].c_str(), dsts[i].c_str(),
                  models::size_text(im.height(), im.width()).c_str(),
                  (models::mode_name(opt.mode) + precision_note(device)).c_str(), s);
-    if (planned) std::fprintf(stderr, "  estimated peak %s", gib_text(plan.estimate).c_str());
+    if (planned)
+      std::fprintf(stderr, estimate_exact ? "  estimated peak %s" : "  peak at most %s", gib_text(plan.estimate).c_str());
     std::fputc('\n', stderr);
   }
   if (skipped > 0) std::fprintf(stderr, "tlc restore: skipped %zu of %zu images (unreadable)\n", skipped, files.size());

@@ -50,3 +50,25 @@ TEST_CASE("the memory estimate is within -10 % / +40 % of the peak of live tenso
     }
   }
 }
+
+TEST_CASE("the one-probe memory bound covers the two-probe estimate and the measured peak, at any size") {
+  set_num_threads(2);
+  for (const auto& net : test::small_models(7)) {
+    for (auto mode : {models::Mode::Global, models::Mode::TLC}) {
+      models::InferenceOptions opt;
+      opt.mode = mode;
+      opt.train_h = opt.train_w = 32;
+      models::prepare(*net, opt);
+      const models::MemoryEstimate bound = models::memory_bound(*net, opt), e = models::estimate_memory(*net, opt);
+      for (auto [h, w] : {std::pair<index_t, index_t>{256, 512}, {208, 400}, {40, 56}, {128, 128}}) {
+        const double got = measured_peak(*net, opt, h, w);
+        INFO(net->arch() << " " << models::mode_name(mode) << " at " << w << "x" << h << ": bound " << bound.at(h, w)
+                         << ", estimate " << e.at(h, w) << ", measured " << got);
+        CHECK(bound.at(h, w) >= e.at(h, w));
+        CHECK(bound.at(h, w) >= got);
+        if (h * w >= models::kMemoryProbeSide * models::kMemoryProbeSide)  // below, the bound is the a x a probe
+          CHECK(bound.at(h, w) <= 2.0 * e.at(h, w));                      // a bound, but not a useless one
+      }
+    }
+  }
+}
