@@ -40,15 +40,7 @@ inline double probe(Restorer& model, index_t h, index_t w) {
   alloc.release_cache();  // the probe's blocks are the wrong sizes for the real image
   return peak;
 }
-}  // namespace memory_detail
 
-// The probe side: large enough for every layer of a 4-level network to have a map of 8 pixels.
-constexpr index_t kMemoryProbeSide = 128;
-// The allocator rounds large blocks up by at most an eighth; the probes' power-of-two maps are not
-// rounded at all, an image's maps may be: the per-pixel part is scaled to cover it.
-constexpr double kClassWaste = 9.0 / 8.0;
-
-namespace memory_detail {
 // fn() with the model's TLC windows set to 2x2 for the probes (mode TLC), then restored.
 template <class F>
 auto with_probe_windows(Restorer& model, const InferenceOptions& opt, F&& fn) {
@@ -63,6 +55,12 @@ auto with_probe_windows(Restorer& model, const InferenceOptions& opt, F&& fn) {
   return result;
 }
 }  // namespace memory_detail
+
+// The probe side: large enough for every layer of a 4-level network to have a map of 8 pixels.
+constexpr index_t kMemoryProbeSide = 128;
+// The allocator rounds large blocks up by at most an eighth; the probes' power-of-two maps are not
+// rounded at all, an image's maps may be: the per-pixel part is scaled to cover it.
+constexpr double kClassWaste = 9.0 / 8.0;
 
 // The activation memory of restore(model, x, opt) for a [1,C,h,w] x, as a function of the pixel
 // count. The model must be prepared for opt.mode (its windows are restored afterwards).

@@ -53,6 +53,17 @@ void scale_c(index_t m, index_t n, T beta, T* c, index_t ldc) {
     for (index_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
 }
 
+// Rows [0, m) x depth [0, kc) of op(A) (a at the block's first row and depth) packed by K into
+// ceil(m / MR) panels of MR x steps(kc) at out, the row panels in parallel.
+template <class K, class T>
+void pack_a_rows(bool trans, index_t m, index_t kc, const T* a, index_t lda, typename K::P* out) {
+  constexpr int MR = K::MR;
+  parallel_for(0, (m + MR - 1) / MR, std::max<index_t>(1, 4096 / kc), [&](index_t lo, index_t hi) {
+    const index_t i0 = lo * MR;
+    K::pack_a(trans, std::min(m, hi * MR) - i0, kc, trans ? a + i0 : a + i0 * lda, lda, out + i0 * K::steps(kc));
+  });
+}
+
 // The blocked GEMM of cpu::gemm with kernel K (gemm_kernels.hpp). packed_a, when given, holds A already
 // packed by pack_gemm_a for this K (and a is not read). Packed panels hold K::steps(kc) elements of
 // type P per row or column for kc depths.
@@ -97,11 +108,7 @@ void blocked(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alph
       // instruction).
       auto pack_depth_block = [&] {
         P* out = thread_scratch<P>(Scratch::PackA, m_panels * MR * steps);
-        parallel_for(0, m_panels, std::max<index_t>(1, 4096 / kc), [&](index_t lo, index_t hi) {
-          const index_t i0 = lo * MR;
-          K::pack_a(trans_a, std::min(m, hi * MR) - i0, kc, trans_a ? a + pc * lda + i0 : a + i0 * lda + pc, lda,
-                    out + i0 * steps);
-        });
+        pack_a_rows<K>(trans_a, m, kc, trans_a ? a + pc * lda : a + pc, lda, out);
         return static_cast<const P*>(out);
       };
       const P* pa = packed_a ? packed_a + m_panels * MR * K::steps(pc) : pack_depth_block();
@@ -191,14 +198,9 @@ PackedA<T> pack_gemm_a(index_t m, index_t k, const T* a, index_t lda) {
     panels.resize(static_cast<std::size_t>(m_panels * K::MR * std::max<index_t>(K::steps(k), 1)));
     // Row panels in parallel (the bf16 pairs are rounded as they are packed: 3 % of a 256x256 NAFNet
     // forward on one thread).
-    parallel_for(0, m_panels, std::max<index_t>(1, 4096 / std::max<index_t>(k, 1)), [&](index_t lo, index_t hi) {
-      const index_t i0 = lo * K::MR, rows = std::min(m, hi * K::MR) - i0;
-      for (index_t pc = 0; pc < k; pc += K::KC) {
-        const index_t kc = std::min(K::KC, k - pc);
-        K::pack_a(false, rows, kc, a + i0 * lda + pc, lda,
-                  panels.data() + m_panels * K::MR * K::steps(pc) + i0 * K::steps(kc));
-      }
-    });
+    for (index_t pc = 0; pc < k; pc += K::KC)
+      gemm_detail::pack_a_rows<K>(false, m, std::min(K::KC, k - pc), a + pc, lda,
+                                  panels.data() + m_panels * K::MR * K::steps(pc));
   });
   return out;
 }
