@@ -1,6 +1,8 @@
 // GFLOP/s of the CPU conv2d (float): forward, input gradient and filter gradient, for 3x3
-// convs with 32..64 channels and depthwise 3x3 on 256x256, and 1x1 convs; then the ratio to a
-// naive 7-loop conv on a 64x64 image. Usage: bench_conv [threads]  (default: all).
+// convs with 32..64 channels and depthwise 3x3 on 256x256, and 1x1 convs; the forward of the 3x3
+// convs of a width-16 UNet / HINet on a 1280x720 image (few channels, large maps: the GEMM's columns
+// are gathered from the image, conv_cpu.hpp's ConvColumns); then the ratio to a naive 7-loop conv on
+// a 64x64 image. Usage: bench_conv [threads]  (default: all).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -68,6 +70,22 @@ int main(int argc, char** argv) {
     const double td = best_time(5, [&] { cpu::conv2d_backward_data<float>(g, w.data(), gy.data(), gx.data()); });
     const double tw = best_time(5, [&] { cpu::conv2d_backward_filter<float>(g, x.data(), gy.data(), gw.data()); });
     std::printf("%-20s %9.1f %9.1f %9.1f\n", cs.name, flop / tf * 1e-9, flop / td * 1e-9, flop / tw * 1e-9);
+  }
+  std::printf("\nforward at the maps of a width-16 UNet on 1280x720; GFLOP/s\n");
+  const struct {
+    const char* name;
+    index_t cin, cout, h, w;
+  } unet[] = {{"3x3 3->16 720p", 3, 16, 720, 1280},
+              {"3x3 16->16 720p", 16, 16, 720, 1280},
+              {"3x3 32->32 360p", 32, 32, 360, 640},
+              {"3x3 64->64 180p", 64, 64, 180, 320}};
+  for (const auto& cs : unet) {
+    const ConvGeom g{1, cs.cin, cs.h, cs.w, cs.cout, 3, 3, 1, 1, 1, 1, 1, cs.h, cs.w};
+    const auto x = random_vec(g.cin * g.in_plane(), rng), w = random_vec(g.cout * g.k_g(), rng);
+    std::vector<float> y(static_cast<std::size_t>(g.cout * g.out_plane()));
+    const double flop = 2.0 * double(g.cout) * double(g.k_g()) * double(g.out_plane());
+    const double t = best_time(5, [&] { cpu::conv2d_forward<float>(g, x.data(), w.data(), nullptr, y.data()); });
+    std::printf("%-20s %9.1f\n", cs.name, flop / t * 1e-9);
   }
   std::printf("\nforward vs naive 7-loop conv, 64x64\n%-20s %9s %9s %8s\n", "conv", "ours", "naive", "ratio");
   for (const Case& cs : cases) {

@@ -2,6 +2,7 @@
 // double for each code path (im2col, 1x1, depthwise, grouped, transposed), argument errors.
 #include "test_util.hpp"
 #include "tlc/ops/conv.hpp"
+#include "tlc/ops/cpu/conv_cpu.hpp"
 
 using namespace tlc;
 using test::check_gradients;
@@ -98,6 +99,25 @@ void check_error(F&& f, const char* op) {
   }
 }
 
+// conv2d's forward (the GEMM gathering its columns from the image, cpu::ConvColumns) against the
+// columns written out by im2col and multiplied by cpu::gemm: the same packed panels, so the same bits.
+void check_gathered_columns(index_t cin, index_t h, index_t w, index_t cout, index_t k, const ops::Conv2dParams& p) {
+  INFO("cin=" << cin << " " << h << "x" << w << " cout=" << cout << " k=" << k << " s=" << p.stride_h
+                << " p=" << p.pad_h << " groups=" << p.groups);
+  const TensorF x = random<float>({1, cin, h, w}, 5), wt = random<float>({cout, cin / p.groups, k, k}, 6);
+  const TensorF b = random<float>({cout}, 7);
+  const TensorF y = ops::conv2d(x, wt, b, p);
+  const ConvGeom g{1, cin, h, w, cout, k, k, p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.groups, y.size(2), y.size(3)};
+  const index_t P = g.out_plane(), K = g.k_g();
+  std::vector<float> col(static_cast<size_t>(K * P)), want(static_cast<size_t>(cout * P));
+  for (index_t gi = 0; gi < g.groups; ++gi) {
+    cpu::conv_detail::im2col(g, x.data() + gi * g.cin_g() * h * w, 0, P, col.data());
+    cpu::gemm<float>(false, false, g.cout_g(), P, K, 1.0f, wt.data() + gi * g.cout_g() * K, K, col.data(), P, 0.0f,
+                     want.data() + gi * g.cout_g() * P, P, b.data() + gi * g.cout_g());
+  }
+  CHECK(y.to_vector() == want);
+}
+
 }  // namespace
 
 TEST_CASE("conv2d forward and gradients match naive loops over kernels, strides, paddings, groups") {
@@ -125,10 +145,28 @@ TEST_CASE("conv2d's fused 3x3 depthwise path handles maps one and two pixels wid
   check_conv<double>(1, 2, 4, 6, 2, 3, 3, {1, 1, 1, 1, 2}, true, 1e-11);
 }
 
-TEST_CASE("conv2d splits large im2col work into column chunks that cross output rows") {
-  // k_g = 64 * 49 = 3136 rows: the bounded im2col buffer holds a few hundred of the 900 columns.
+TEST_CASE("conv2d handles deep filters: gradient column chunks across rows, forward depth blocks") {
+  // k_g = 64 * 49 = 3136 rows: the gradients' bounded im2col buffer holds a few hundred of the 900
+  // columns; the forward's GEMM gathers its columns in depth blocks of 256.
   check_conv<float>(1, 64, 30, 30, 4, 7, 7, {1, 1, 3, 3, 1}, true, 2e-3);
   check_conv<float>(2, 64, 29, 31, 3, 7, 7, {2, 1, 3, 2, 1}, false, 2e-3);
+}
+
+TEST_CASE("conv2d's columns gathered by the GEMM equal im2col's, bit for bit, on every kernel") {
+  test::RestorePrecision restore;
+  std::vector<MatmulPrecision> precisions{MatmulPrecision::Fp32};
+  if (cpu_has_bf16()) precisions.push_back(MatmulPrecision::Bf16);
+  for (MatmulPrecision precision : precisions) {
+    set_matmul_precision(precision);
+    INFO("precision " << (precision == MatmulPrecision::Bf16 ? "bf16" : "fp32"));
+    test::for_each_isa([] {
+      check_gathered_columns(3, 37, 70, 16, 3, {1, 1, 1, 1, 1});   // panels crossing output rows
+      check_gathered_columns(32, 9, 45, 20, 3, {1, 1, 1, 1, 1});   // depth 288: two depth blocks
+      check_gathered_columns(6, 17, 19, 9, 4, {2, 2, 1, 1, 1});    // strided, maps narrower than a panel
+      check_gathered_columns(8, 6, 5, 8, 3, {1, 1, 2, 2, 2});      // groups, padding beyond the taps
+      check_gathered_columns(4, 1, 1, 5, 3, {1, 1, 1, 1, 1});      // one pixel
+    });
+  }
 }
 
 TEST_CASE("conv2d gradients pass gradcheck for each code path") {

@@ -3,11 +3,14 @@
 // transposed convolution) and w.r.t. the filter. Three strategies:
 //   - 1x1, stride 1, no padding: the image already is the GEMM operand (no im2col);
 //   - depthwise (groups == Cin == Cout): direct row-wise loops, vectorisable along the width;
-//   - otherwise im2col + GEMM per image and group, over column chunks of bounded size.
+//   - otherwise a GEMM per image and group whose B operand, the im2col columns, is gathered from the
+//     image panel by panel as the GEMM packs it (ConvColumns); the gradients still go through im2col
+//     over column chunks of bounded size.
 // Whole images run in parallel when there are enough of them; otherwise the GEMM and the
 // im2col loops inside one image use the threads.
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "tlc/core/thread_pool.hpp"
@@ -45,6 +48,31 @@ void for_each_row_segment(const ConvGeom& g, index_t p0, index_t p1, F&& fn) {
   }
 }
 
+// d[ow - ow0] = x_row[ow * sw] for output positions ow in [ow0, ow1) of one output row, 0 outside the
+// valid positions [wlo, whi) (x_row at input column -pw + j; null for an input row outside the image).
+template <class T>
+void column_segment(const ConvGeom& g, const T* x_row, index_t wlo, index_t whi, index_t ow0, index_t ow1, T* d) {
+  if (!x_row) {
+    std::fill(d, d + (ow1 - ow0), T(0));
+    return;
+  }
+  const index_t a = std::clamp(wlo, ow0, ow1), b = std::clamp(whi, a, ow1);
+  std::fill(d, d + (a - ow0), T(0));
+  if (g.stride_w == 1)
+    std::memcpy(d + (a - ow0), x_row + a, static_cast<std::size_t>(b - a) * sizeof(T));
+  else
+    for (index_t ow = a; ow < b; ++ow) d[ow - ow0] = x_row[ow * g.stride_w];
+  std::fill(d + (b - ow0), d + (ow1 - ow0), T(0));
+}
+
+// The input row that output row oh reads through filter row i of channel xc (shifted to input column
+// -pw), or null outside the image.
+template <class T>
+const T* column_source_row(const ConvGeom& g, const T* xc, index_t oh, index_t i) {
+  const index_t ih = oh * g.stride_h - g.pad_h + i;
+  return ih < 0 || ih >= g.h ? nullptr : xc + ih * g.w - g.pad_w;
+}
+
 // col[r][p - p0] = x[c][oh*sh - ph + i][ow*sw - pw + j] (0 outside), r = (c, i, j), for one group.
 template <class T>
 void im2col(const ConvGeom& g, const T* x, index_t p0, index_t p1, T* col) {
@@ -52,29 +80,84 @@ void im2col(const ConvGeom& g, const T* x, index_t p0, index_t p1, T* col) {
   parallel_for(0, g.k_g(), std::max<index_t>(1, 16384 / len), [&](index_t lo, index_t hi) {
     for (index_t r = lo; r < hi; ++r) {
       const index_t c = r / kk, i = (r / g.kw) % g.kh, j = r % g.kw;
-      const T* xc = x + c * g.in_plane();
-      T* dst = col + r * len;
       index_t wlo, whi;
       valid_range(g.out_w, g.stride_w, j - g.pad_w, g.w, wlo, whi);
       for_each_row_segment(g, p0, p1, [&](index_t oh, index_t ow0, index_t ow1, index_t at) {
-        T* d = dst + at - ow0;  // d[ow] for ow in [ow0, ow1)
-        const index_t ih = oh * g.stride_h - g.pad_h + i;
-        if (ih < 0 || ih >= g.h) {
-          std::fill(d + ow0, d + ow1, T(0));
-          return;
-        }
-        const T* src = xc + ih * g.w + j - g.pad_w;  // src[ow * sw] for valid ow
-        const index_t a = std::clamp(wlo, ow0, ow1), b = std::clamp(whi, a, ow1);
-        std::fill(d + ow0, d + a, T(0));
-        if (g.stride_w == 1)
-          std::memcpy(d + a, src + a, static_cast<std::size_t>(b - a) * sizeof(T));
-        else
-          for (index_t ow = a; ow < b; ++ow) d[ow] = src[ow * g.stride_w];
-        std::fill(d + b, d + ow1, T(0));
+        const T* row = column_source_row(g, x + c * g.in_plane(), oh, i);
+        column_segment(g, row ? row + j : nullptr, wlo, whi, ow0, ow1, col + r * len + at);
       });
     }
   });
 }
+
+// The im2col matrix of one image and group ([k_g, out_plane], x at the group's first channel) as a
+// B source of cpu::gemm_b_source: each panel of columns is gathered from the image as the GEMM packs
+// it, so the columns never go through memory (for a 16-channel 3x3 conv at 720p they were 530 MB
+// written and read again per call, a fifth of a UNet's restore).
+template <class T>
+class ConvColumns {
+ public:
+  ConvColumns(const ConvGeom& g, const T* x) : g_(g), x_(x), wlo_(g.kw), whi_(g.kw) {
+    for (index_t j = 0; j < g.kw; ++j) valid_range(g.out_w, g.stride_w, j - g.pad_w, g.w, wlo_[j], whi_[j]);
+  }
+
+  template <class K>
+  void pack(index_t jc, index_t pc, index_t j0, index_t j1, index_t nc, index_t kc, typename K::P* out) const {
+    constexpr int NR = K::NR;
+    for (index_t jp = j0; jp < j1; jp += NR) {
+      const index_t cols = std::min<index_t>(NR, nc - jp);
+      if constexpr (std::is_same_v<typename K::P, T>) {
+        gather<NR>(jc + jp, cols, pc, kc, out + jp * kc);  // float panels are the gathered rows
+      } else {
+        alignas(64) T rows[K::KC * NR];
+        gather<NR>(jc + jp, cols, pc, kc, rows);
+        K::pack_b(false, 0, NR, cols, kc, rows, NR, out + jp * K::steps(kc));
+      }
+    }
+  }
+
+ private:
+  // Rows [pc, pc + kc) of columns [q0, q0 + cols) into d, NR apart, zero past cols. The output-row
+  // segments of the columns are found once per panel and the row's (c, i, j) advance by counting.
+  template <int NR>
+  void gather(index_t q0, index_t cols, index_t pc, index_t kc, T* d) const {
+    struct Segment {
+      index_t oh, ow0, ow1, at;
+    } segments[NR];
+    int n_segments = 0;
+    for_each_row_segment(g_, q0, q0 + cols, [&](index_t oh, index_t ow0, index_t ow1, index_t at) {
+      segments[n_segments++] = {oh, ow0, ow1, at};
+    });
+    // A whole panel within one output row, read with stride 1: most rows are one fixed-size copy.
+    const bool one_run = n_segments == 1 && cols == NR && g_.stride_w == 1;
+    index_t c = pc / (g_.kh * g_.kw), i = (pc / g_.kw) % g_.kh, j = pc % g_.kw;
+    for (index_t r = 0; r < kc; ++r, d += NR) {
+      const T* xc = x_ + c * g_.in_plane();
+      const T* run = one_run ? column_source_row(g_, xc, segments[0].oh, i) : nullptr;
+      if (run && wlo_[j] <= segments[0].ow0 && whi_[j] >= segments[0].ow1) {
+        std::memcpy(d, run + j + segments[0].ow0, NR * sizeof(T));
+        // The next panels read the same rows further on: dozens of streams (channels x filter rows),
+        // more than the hardware prefetchers follow.
+        __builtin_prefetch(run + j + segments[0].ow0 + 2 * NR);
+      } else {
+        for (int s = 0; s < n_segments; ++s) {
+          const Segment& seg = segments[s];
+          const T* row = column_source_row(g_, xc, seg.oh, i);
+          column_segment(g_, row ? row + j : nullptr, wlo_[j], whi_[j], seg.ow0, seg.ow1, d + seg.at);
+        }
+        std::fill(d + cols, d + NR, T(0));
+      }
+      if (++j == g_.kw) {
+        j = 0;
+        if (++i == g_.kh) i = 0, ++c;
+      }
+    }
+  }
+
+  const ConvGeom& g_;
+  const T* x_;
+  std::vector<index_t> wlo_, whi_;
+};
 
 // The adjoint of im2col: x[c][ih][iw] += col[r][p - p0]. Parallel over channels (disjoint rows of x).
 template <class T>
@@ -379,7 +462,7 @@ template <class T>
 void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {
   using namespace conv_detail;
   if (g.depthwise()) return depthwise_forward(g, x, w, bias, y);
-  const index_t P = g.out_plane(), K = g.k_g(), chunk = chunk_columns(g);
+  const index_t P = g.out_plane(), K = g.k_g();
   for_each_image(g.n, [&](index_t img) {
     for (index_t gi = 0; gi < g.groups; ++gi) {
       const T* xg = x + (img * g.cin + gi * g.cin_g()) * g.in_plane();
@@ -390,12 +473,7 @@ void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T*
         gemm<T>(false, false, g.cout_g(), P, K, T(1), wg, K, xg, P, T(0), yg, P, bg);
         continue;
       }
-      for (index_t p0 = 0; p0 < P; p0 += chunk) {
-        const index_t p1 = std::min(P, p0 + chunk);
-        T* col = thread_scratch<T>(Scratch::Columns, K * (p1 - p0));
-        im2col(g, xg, p0, p1, col);
-        gemm<T>(false, false, g.cout_g(), p1 - p0, K, T(1), wg, K, col, p1 - p0, T(0), yg + p0, P, bg);
-      }
+      gemm_b_source<T>(g.cout_g(), P, K, wg, K, ConvColumns<T>(g, xg), yg, P, bg);
     }
   });
 }

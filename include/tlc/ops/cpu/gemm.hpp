@@ -64,12 +64,26 @@ void pack_a_rows(bool trans, index_t m, index_t kc, const T* a, index_t lda, typ
   });
 }
 
-// The blocked GEMM of cpu::gemm with kernel K (gemm_kernels.hpp). packed_a, when given, holds A already
-// packed by pack_gemm_a for this K (and a is not read). Packed panels hold K::steps(kc) elements of
-// type P per row or column for kc depths.
-template <class T, class K>
-void blocked(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda, const T* b,
-             index_t ldb, T beta, T* c, index_t ldc, const T* row_bias, const typename K::P* packed_a = nullptr) {
+// op(B) stored as a matrix (n x k when trans): the usual operand, packed by the kernel's pack_b.
+// A B source packs columns [j0, j1) of the NC block at column jc, depths [pc, pc + kc), into K's panels
+// (j0 a multiple of K::NR; nc the block's width); conv_cpu.hpp's ConvColumns is another source.
+template <class T>
+struct MatrixB {
+  bool trans;
+  const T* b;
+  index_t ldb;
+  template <class K>
+  void pack(index_t jc, index_t pc, index_t j0, index_t j1, index_t nc, index_t kc, typename K::P* out) const {
+    K::pack_b(trans, j0, j1, nc, kc, trans ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, out);
+  }
+};
+
+// The blocked GEMM of cpu::gemm with kernel K (gemm_kernels.hpp), B from a source (MatrixB above).
+// packed_a, when given, holds A already packed by pack_gemm_a for this K (and a is not read). Packed
+// panels hold K::steps(kc) elements of type P per row or column for kc depths.
+template <class T, class K, class Source>
+void blocked(bool trans_a, index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda, const Source& b, T beta,
+             T* c, index_t ldc, const T* row_bias, const typename K::P* packed_a = nullptr) {
   using P = typename K::P;
   constexpr int MR = K::MR, NR = K::NR;
   if (m <= 0 || n <= 0) return;
@@ -97,11 +111,16 @@ void blocked(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alph
       const index_t kc = std::min(K::KC, k - pc), steps = K::steps(kc);
       const T beta_k = pc == 0 ? beta : T(1);
       const T* bias_k = pc == 0 ? row_bias : nullptr;
-      P* pb = thread_scratch<P>(Scratch::PackB, n_panels * NR * steps);
-      const T* b_block = trans_b ? b + jc * ldb + pc : b + pc * ldb + jc;
-      parallel_for(0, n_panels, std::max<index_t>(1, 4096 / kc), [&](index_t lo, index_t hi) {
-        K::pack_b(trans_b, lo * NR, std::min(nc, hi * NR), nc, kc, b_block, ldb, pb);
-      });
+      // With one block of rows every B panel is used once, right after it is packed: each task packs
+      // its own chunk into its thread's buffer, where the micro-kernel finds it in L2 (packed up front,
+      // a block of B is megabytes and went out to L3 and back: for a 16-channel 3x3 conv at 720p that
+      // round trip cost more than the multiplies). Otherwise the block is packed once and shared.
+      const bool pack_in_task = m_blocks == 1;
+      P* pb = pack_in_task ? nullptr : thread_scratch<P>(Scratch::PackB, n_panels * NR * steps);
+      if (!pack_in_task)
+        parallel_for(0, n_panels, std::max<index_t>(1, 4096 / kc), [&](index_t lo, index_t hi) {
+          b.template pack<K>(jc, pc, lo * NR, std::min(nc, hi * NR), nc, kc, pb);
+        });
       // All of A's rows at this depth, packed once and shared by the tasks (unless packed_a has them):
       // each task packing its own rows re-packed every row once per column chunk, 5 % of a 256x256
       // NAFNet forward (the packing copies one float at a time, the micro-kernel multiplies 16 per
@@ -118,15 +137,22 @@ void blocked(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alph
           if (ic >= m) continue;
           const index_t mc = std::min(mc_step, m - ic);
           const P* pa_block = pa + ic * steps;  // ic is a multiple of MR: its panel starts there
-          const index_t p_end = std::min(n_panels, (chunk + 1) * chunk_panels);
+          const index_t p_begin = chunk * chunk_panels, p_end = std::min(n_panels, p_begin + chunk_panels);
+          auto pack_chunk = [&] {
+            const index_t j0 = p_begin * NR, width = std::min(nc, p_end * NR) - j0;
+            P* own = thread_scratch<P>(Scratch::PackB, (p_end - p_begin) * NR * steps);
+            b.template pack<K>(jc + j0, pc, 0, width, nc - j0, kc, own);
+            return static_cast<const P*>(own);
+          };
+          const P* pb_chunk = pack_in_task ? pack_chunk() : pb + p_begin * NR * steps;  // the chunk's first panel
           // Row panels outer: C is written along rows, which matters when ldc is a large power of 2.
           for (index_t i = 0; i < mc; i += MR) {
             const int mr = static_cast<int>(std::min<index_t>(MR, mc - i));
-            for (index_t jp = chunk * chunk_panels; jp < p_end; ++jp) {
+            for (index_t jp = p_begin; jp < p_end; ++jp) {
               const index_t j = jp * NR;
               const int nr = static_cast<int>(std::min<index_t>(NR, nc - j));
-              K::run(steps, pa_block + i * steps, pb + j * steps, c + (ic + i) * ldc + jc + j, ldc, alpha, beta_k,
-                     bias_k ? bias_k + ic + i : nullptr, mr, nr);
+              K::run(steps, pa_block + i * steps, pb_chunk + (jp - p_begin) * NR * steps, c + (ic + i) * ldc + jc + j,
+                     ldc, alpha, beta_k, bias_k ? bias_k + ic + i : nullptr, mr, nr);
             }
           }
         }
@@ -159,7 +185,19 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda, const T* b,
           index_t ldb, T beta, T* c, index_t ldc, const T* row_bias = nullptr) {
   gemm_detail::with_kernel<T>(cpu_isa(), matmul_precision(), [&](auto kernel) {
-    gemm_detail::blocked<T, decltype(kernel)>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, row_bias);
+    gemm_detail::blocked<T, decltype(kernel)>(trans_a, m, n, k, alpha, a, lda, gemm_detail::MatrixB<T>{trans_b, b, ldb},
+                                              beta, c, ldc, row_bias);
+  });
+}
+
+// C = A * B + row_bias[i] (A m x k row-major) where B (k x n) is never stored: `source` packs its
+// panels as the GEMM needs them (gemm_detail::MatrixB's interface), e.g. the im2col columns of a
+// convolution straight from the image.
+template <class T, class Source>
+void gemm_b_source(index_t m, index_t n, index_t k, const T* a, index_t lda, const Source& source, T* c, index_t ldc,
+                   const T* row_bias = nullptr) {
+  gemm_detail::with_kernel<T>(cpu_isa(), matmul_precision(), [&](auto kernel) {
+    gemm_detail::blocked<T, decltype(kernel)>(false, m, n, k, T(1), a, lda, source, T(0), c, ldc, row_bias);
   });
 }
 
@@ -212,8 +250,8 @@ void gemm_packed(const PackedA<T>& a, index_t n, const T* b, index_t ldb, T beta
                  const T* row_bias = nullptr) {
   gemm_detail::with_kernel<T>(a.isa, a.precision, [&](auto kernel) {
     using K = decltype(kernel);
-    gemm_detail::blocked<T, K>(false, false, a.m, n, a.k, T(1), nullptr, a.k, b, ldb, beta, c, ldc, row_bias,
-                               a.template data<typename K::P>());
+    gemm_detail::blocked<T, K>(false, a.m, n, a.k, T(1), nullptr, a.k, gemm_detail::MatrixB<T>{false, b, ldb}, beta, c,
+                               ldc, row_bias, a.template data<typename K::P>());
   });
 }
 
