@@ -176,6 +176,19 @@ inline float decode_float(const unsigned char* base, FloatType t, std::size_t i)
   return 0.0f;
 }
 
+// Elements [0, count) of a little-endian array of type t into out, as decode_float decodes them; a
+// float32 array on a little-endian host is copied whole (the weights of a model file: 17 M floats
+// decoded one at a time took 50 ms of a restore).
+inline void decode_floats(const unsigned char* base, FloatType t, std::size_t count, float* out) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  if (t == FloatType::F32) {
+    std::memcpy(out, base, count * sizeof(float));
+    return;
+  }
+#endif
+  for (std::size_t i = 0; i < count; ++i) out[i] = decode_float(base, t, i);
+}
+
 inline void write_file_atomic(const std::string& path, const std::string& data) {
   AtomicFile f(path);
   f.write(data);

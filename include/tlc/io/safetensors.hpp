@@ -136,7 +136,7 @@ inline SafetensorsData parse_safetensors(std::string_view bytes, const std::stri
               " bytes, expected ", nbytes, " for shape ", shape->dump(), " of ", dtype->as_string());
 
     TensorF t = TensorF::empty(Shape(sizes.begin(), sizes.end()));
-    for (std::size_t i = 0; i < numel; ++i) t.data()[i] = decode_float(data + begin, type, i);
+    decode_floats(data + begin, type, numel, t.data());
     out.tensors.emplace_back(key, std::move(t));
     ranges.push_back({begin, end, out.tensors.size() - 1});
   }
