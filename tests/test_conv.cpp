@@ -163,6 +163,7 @@ TEST_CASE("conv2d's columns gathered by the GEMM equal im2col's, bit for bit, on
       check_gathered_columns(3, 37, 70, 16, 3, {1, 1, 1, 1, 1});   // panels crossing output rows
       check_gathered_columns(32, 9, 45, 20, 3, {1, 1, 1, 1, 1});   // depth 288: two depth blocks
       check_gathered_columns(6, 17, 19, 9, 4, {2, 2, 1, 1, 1});    // strided, maps narrower than a panel
+      check_gathered_columns(4, 10, 150, 8, 2, {2, 2, 0, 0, 1});   // strided, whole panels (NAFNet's downsampling)
       check_gathered_columns(8, 6, 5, 8, 3, {1, 1, 2, 2, 2});      // groups, padding beyond the taps
       check_gathered_columns(4, 1, 1, 5, 3, {1, 1, 1, 1, 1});      // one pixel
     });

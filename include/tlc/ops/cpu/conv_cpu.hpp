@@ -128,17 +128,21 @@ class ConvColumns {
     for_each_row_segment(g_, q0, q0 + cols, [&](index_t oh, index_t ow0, index_t ow1, index_t at) {
       segments[n_segments++] = {oh, ow0, ow1, at};
     });
-    // A whole panel within one output row, read with stride 1: most rows are one fixed-size copy.
-    const bool one_run = n_segments == 1 && cols == NR && g_.stride_w == 1;
+    // A whole panel within one output row: most rows are one fixed-size copy (strided for a strided conv).
+    const bool one_run = n_segments == 1 && cols == NR;
+    const index_t sw = g_.stride_w;
     index_t c = pc / (g_.kh * g_.kw), i = (pc / g_.kw) % g_.kh, j = pc % g_.kw;
     for (index_t r = 0; r < kc; ++r, d += NR) {
       const T* xc = x_ + c * g_.in_plane();
       const T* run = one_run ? column_source_row(g_, xc, segments[0].oh, i) : nullptr;
       if (run && wlo_[j] <= segments[0].ow0 && whi_[j] >= segments[0].ow1) {
-        std::memcpy(d, run + j + segments[0].ow0, NR * sizeof(T));
+        const T* src = run + j + segments[0].ow0 * sw;
+        if (sw == 1) std::memcpy(d, src, NR * sizeof(T));
+        else
+          for (int t = 0; t < NR; ++t) d[t] = src[t * sw];
         // The next panels read the same rows further on: dozens of streams (channels x filter rows),
         // more than the hardware prefetchers follow.
-        __builtin_prefetch(run + j + segments[0].ow0 + 2 * NR);
+        __builtin_prefetch(src + 2 * NR * sw);
       } else {
         for (int s = 0; s < n_segments; ++s) {
           const Segment& seg = segments[s];
