@@ -7,8 +7,8 @@
 // limit, the format is recognised from its magic bytes (TGA, which has none, only by the .tga
 // extension), the header is parsed with stbi_info and the pixel count checked BEFORE any pixel is
 // decoded (decompression bombs), then stb decodes. Every failure is a tlc::IoError naming the file and stb's reason.
-// Writing: PNG (8-bit through stb_image_write; 16-bit through the small encoder below, as stb has
-// none) or JPEG, chosen by extension, into a temporary file renamed over the target (never a
+// Writing: PNG (8- and 16-bit, own encoder: data/png_encode.hpp) or JPEG (stb_image_write), chosen by
+// extension, into a temporary file renamed over the target (never a
 // partial file). Quantisation: clamp to [0,1], x(2^bits - 1), round half to even (numpy's np.round, as the official metrics quantise).
 #include <algorithm>
 #include <array>
@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "tlc/core/error.hpp"
+#include "tlc/data/png_encode.hpp"
 #include "tlc/data/stb.hpp"
-#include "tlc/io/checksum.hpp"
 #include "tlc/io/file.hpp"
 #include "tlc/tensor/tensor.hpp"
 
@@ -92,61 +92,6 @@ inline std::string sniff_format(const std::string& bytes, const std::string& pat
   if (bytes.size() >= 2 && b[0] == 'B' && b[1] == 'M') return "bmp";
   if (lower_extension(path) == "tga") return "tga";
   return "";
-}
-
-// ---- minimal 16-bit PNG encoder: stored (uncompressed) deflate blocks, CRC-32, Adler-32 -----------
-using io::adler32;
-using io::crc32;
-
-inline void put_be32(std::string& out, std::uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<char>((v >> s) & 0xFF));
-}
-
-inline void png_chunk(std::string& out, const char* type, const std::string& payload) {
-  put_be32(out, static_cast<std::uint32_t>(payload.size()));
-  std::string body = std::string(type, 4) + payload;
-  out += body;
-  put_be32(out, crc32(reinterpret_cast<const unsigned char*>(body.data()), body.size()));
-}
-
-// samples: H*W*channels 16-bit values, row-major, channels interleaved.
-inline std::string encode_png16(const std::vector<std::uint16_t>& samples, index_t h, index_t w, int channels) {
-  static const int color_type[5] = {0, 0, 4, 2, 6};  // by channel count: gray, gray+alpha, RGB, RGBA
-  const std::size_t row_bytes = static_cast<std::size_t>(w) * channels * 2;
-  std::string raw;  // filter byte 0 (None) + row, per row
-  raw.reserve((row_bytes + 1) * static_cast<std::size_t>(h));
-  for (index_t y = 0; y < h; ++y) {
-    raw.push_back(0);
-    for (std::size_t i = 0; i < static_cast<std::size_t>(w) * channels; ++i) {
-      const std::uint16_t v = samples[static_cast<std::size_t>(y) * w * channels + i];
-      raw.push_back(static_cast<char>(v >> 8));
-      raw.push_back(static_cast<char>(v & 0xFF));
-    }
-  }
-  std::string z = {'\x78', '\x01'};           // zlib header: deflate, 32K window, no dictionary, check bits ok
-  for (std::size_t pos = 0;; pos += 65535) {  // raw is never empty (H, W > 0)
-    const std::size_t len = std::min<std::size_t>(65535, raw.size() - pos);
-    const bool last = pos + len >= raw.size();
-    z.push_back(last ? 1 : 0);  // BFINAL, BTYPE = 00 (stored)
-    z.push_back(static_cast<char>(len & 0xFF));
-    z.push_back(static_cast<char>(len >> 8));
-    z.push_back(static_cast<char>(~len & 0xFF));
-    z.push_back(static_cast<char>((~len >> 8) & 0xFF));
-    z.append(raw, pos, len);
-    if (last) break;
-  }
-  put_be32(z, adler32(reinterpret_cast<const unsigned char*>(raw.data()), raw.size()));
-
-  std::string png = "\x89PNG\r\n\x1a\n";
-  std::string ihdr;
-  put_be32(ihdr, static_cast<std::uint32_t>(w));
-  put_be32(ihdr, static_cast<std::uint32_t>(h));
-  ihdr +=
-      {'\x10', static_cast<char>(color_type[channels]), '\0', '\0', '\0'};  // depth 16, deflate, filter 0, no interlace
-  png_chunk(png, "IHDR", ihdr);
-  png_chunk(png, "IDAT", z);
-  png_chunk(png, "IEND", "");
-  return png;
 }
 
 inline void append_to_string(void* ctx, void* data, int size) {
@@ -246,16 +191,13 @@ inline void write_image(const std::string& path, const Image& im, const ImageWri
   }
 
   std::string encoded;
-  if (sixteen) {
-    encoded = detail::encode_png16(samples, H, W, channels);
-  } else {
+  if (jpeg) {
     std::vector<std::uint8_t> bytes(samples.begin(), samples.end());
-    const int w = static_cast<int>(W), h = static_cast<int>(H);
-    const int ok =
-        jpeg
-            ? stbi_write_jpg_to_func(detail::append_to_string, &encoded, w, h, channels, bytes.data(), opt.jpeg_quality)
-            : stbi_write_png_to_func(detail::append_to_string, &encoded, w, h, channels, bytes.data(), w * channels);
+    const int ok = stbi_write_jpg_to_func(detail::append_to_string, &encoded, static_cast<int>(W), static_cast<int>(H),
+                                          channels, bytes.data(), opt.jpeg_quality);
     TLC_CHECK(ok != 0 && !encoded.empty(), IoError, "write_image: encoding '", path, "' failed");
+  } else {
+    encoded = encode_png(samples, H, W, channels, sixteen ? 16 : 8);
   }
   io::write_file_atomic(path, encoded);
 }

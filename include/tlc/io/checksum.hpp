@@ -23,11 +23,20 @@ inline std::uint32_t crc32(const unsigned char* p, std::size_t n, std::uint32_t 
   return ~crc;
 }
 
-inline std::uint32_t adler32(const unsigned char* p, std::size_t n) {
-  std::uint32_t a = 1, b = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    a = (a + p[i]) % 65521u;
-    b = (b + a) % 65521u;
+// Adler-32 of p[0, n), continuing from `adler` (1 starts a stream). The sums are reduced once per 5552
+// bytes, the longest run that cannot overflow 32 bits.
+inline std::uint32_t adler32(const unsigned char* p, std::size_t n, std::uint32_t adler = 1) {
+  std::uint32_t a = adler & 0xFFFFu, b = adler >> 16;
+  while (n > 0) {
+    const std::size_t run = n < 5552 ? n : 5552;
+    for (std::size_t i = 0; i < run; ++i) {
+      a += p[i];
+      b += a;
+    }
+    a %= 65521u;
+    b %= 65521u;
+    p += run;
+    n -= run;
   }
   return (b << 16) | a;
 }
