@@ -204,8 +204,10 @@ inline std::string encode_png(const std::vector<std::uint16_t>& samples, index_t
   static const int color_type[5] = {0, 0, 4, 2, 6};
   const int bytes_per_sample = depth / 8, bpp = channels * bytes_per_sample;
   const std::size_t row_len = static_cast<std::size_t>(w) * static_cast<std::size_t>(bpp);
-  // Bands of rows deflated in parallel; each restarts the LZ77 window, so bands stay tall.
-  const index_t bands = std::clamp<index_t>(std::min<index_t>(num_threads(), h / 64), 1, h);
+  // Bands of rows deflated in parallel; each restarts the LZ77 window, so bands stay tall. A band holds
+  // under 1 GiB, so that deflate_band's int32 positions never wrap.
+  const index_t min_bands = static_cast<index_t>((static_cast<std::size_t>(h) * (row_len + 1)) >> 30) + 1;
+  const index_t bands = std::clamp<index_t>(std::max(min_bands, std::min<index_t>(num_threads(), h / 64)), 1, h);
   std::vector<std::vector<std::uint8_t>> filtered(static_cast<std::size_t>(bands));
   std::vector<std::string> deflated(static_cast<std::size_t>(bands));
   parallel_for(0, bands, 1, [&](index_t lo, index_t hi) {
