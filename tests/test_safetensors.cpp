@@ -1,6 +1,7 @@
 #include <dirent.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "test_util.hpp"
@@ -210,4 +211,30 @@ TEST_CASE("safetensors: another kind of file is named as not a safetensors file"
   const std::string pth = std::string("\x08\0\0\0\0\0\0\0PK\x03\x04", 12) + std::string(8, '\0');
   for (const std::string& bytes : {png, pth, file_bytes("[]")})
     CHECK_THROWS_WITH(parse(bytes), Catch::Contains("safetensors 'mem.safetensors': not a safetensors file"));
+}
+
+TEST_CASE("safetensors: weight files are mapped, with the copied reader's checks and errors") {
+  const std::string path = tmp_path("mapped.safetensors");
+  io::save_safetensors(path, {{"w", test::random<float>(Shape{5, 7}, 6)}});
+  const std::string full = io::read_file(path, 1 << 20);
+  CHECK(io::MappedFile(path, 1 << 20).bytes() == full);
+  // Files cut short on disk go through the mapping and fail as the in-memory parse does.
+  for (std::size_t n : {std::size_t(0), std::size_t(7), std::size_t(8), full.size() / 2, full.size() - 1}) {
+    INFO(n);
+    const std::string cut = tmp_path("mapped_cut.safetensors");
+    {
+      std::FILE* f = std::fopen(cut.c_str(), "wb");
+      REQUIRE(f);
+      std::fwrite(full.data(), 1, n, f);
+      std::fclose(f);
+    }
+    CHECK(io::MappedFile(cut, 1 << 20).bytes() == full.substr(0, n));
+    CHECK_THROWS_AS(io::load_safetensors(cut), FormatError);
+  }
+  CHECK_THROWS_WITH(io::MappedFile(path, full.size() - 1), Contains("more than the limit"));
+  CHECK_THROWS_WITH(io::MappedFile(std::string(TLC_BINARY_DIR), 1 << 20), Contains("expected a regular file"));
+  CHECK_THROWS_WITH(io::load_safetensors(tmp_path("absent.safetensors")), Contains("cannot open"));
+  const auto loaded = io::load_safetensors(path);
+  REQUIRE(loaded.tensors.size() == 1);
+  CHECK(loaded.tensors[0].second.to_vector() == test::random<float>(Shape{5, 7}, 6).to_vector());
 }

@@ -151,7 +151,8 @@ inline SafetensorsData parse_safetensors(std::string_view bytes, const std::stri
 }
 
 inline SafetensorsData load_safetensors(const std::string& path) {
-  return parse_safetensors(read_file(path, kMaxWeightFileBytes), path);
+  const MappedFile file(path, kMaxWeightFileBytes);
+  return parse_safetensors(file.bytes(), path);
 }
 
 // Writes F32 tensors in the given order, atomically (a temp file renamed over path).
