@@ -67,9 +67,10 @@ inline std::string read_file(const std::string& path, std::uint64_t max_bytes) {
 }
 
 // A regular file of at most max_bytes, mapped read-only: its bytes come from the page cache as they
-// are read, where read_file fills a zeroed copy (55 ms of page faults and copying for a 68 MB weight
-// file, against ~5 ms to map it). A file system that refuses the mapping gets read_file's copy.
-// Like every reader that maps files, this assumes nobody truncates the file while it is open.
+// are read, where read_file fills a zeroed copy first (55-70 ms for a 68 MB weight file, mostly page
+// faults; parsing through the mapping costs 10-15 ms more than parsing the copy). A file system that
+// refuses the mapping gets read_file's copy. Like every reader that maps files, this assumes nobody
+// truncates the file while it is open.
 class MappedFile {
  public:
   MappedFile(const std::string& path, std::uint64_t max_bytes) {
