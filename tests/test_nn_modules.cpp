@@ -13,6 +13,7 @@
 #include "tlc/nn/mdta.hpp"
 #include "tlc/nn/pool.hpp"
 #include "tlc/nn/spatial_norm.hpp"
+#include "tlc/nn/state_dict.hpp"
 
 using namespace tlc;
 using local::WindowSize;
@@ -559,4 +560,45 @@ TEST_CASE("SkipInit draws no weights in its scope only, and nests") {
     CHECK_FALSE(draws());
   }
   CHECK(draws());
+}
+
+TEST_CASE("load_state_dict is strict, copies a dict it is lent and takes over the tensors of one handed to it") {
+  nn::Conv2d<float> conv(2, 3, 3, 1, 1);
+  auto dict = [] {
+    return nn::StateDict{{"weight", test::random<float>(Shape{3, 2, 3, 3}, 1)},
+                         {"bias", test::random<float>(Shape{3}, 2)}};
+  };
+  auto param = [&](const std::string& name) {
+    for (auto& [n, p] : conv.named_parameters())
+      if (n == name) return p;
+    FAIL("no parameter " << name);
+    return TensorF();
+  };
+  const std::vector<float> before = param("weight").to_vector();
+  // A mismatch names what is wrong and changes nothing, lent or handed over.
+  nn::StateDict short_dict = dict();
+  short_dict.pop_back();
+  CHECK_THROWS_WITH(nn::load_state_dict(conv, short_dict), Catch::Contains("missing (1): bias"));
+  CHECK_THROWS_WITH(nn::load_state_dict(conv, std::move(short_dict)), Catch::Contains("missing (1): bias"));
+  CHECK(param("weight").to_vector() == before);
+
+  const nn::StateDict lent = dict();
+  nn::load_state_dict(conv, lent);
+  CHECK(param("weight").to_vector() == lent[0].second.to_vector());
+  CHECK(param("weight").data() != lent[0].second.data());
+
+  nn::StateDict given = dict();
+  const float* weight_memory = given[0].second.data();
+  const TensorF kept = given[1].second.detach();  // the bias's memory is shared: it is copied
+  nn::load_state_dict(conv, std::move(given));
+  CHECK(given.empty());
+  CHECK(param("weight").data() == weight_memory);
+  CHECK(param("weight").to_vector() == dict()[0].second.to_vector());
+  CHECK(param("bias").data() != kept.data());
+  CHECK(param("bias").to_vector() == kept.to_vector());
+  // The module's own handle sees the new memory: its forward uses the loaded weights.
+  const TensorF x = test::random<float>(Shape{1, 2, 4, 4}, 3);
+  nn::Conv2d<float> copied(2, 3, 3, 1, 1);
+  nn::load_state_dict(copied, lent);  // by copy
+  CHECK(conv.forward(x).to_vector() == copied.forward(x).to_vector());
 }

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "tlc/models/defaults.hpp"
 #include "tlc/models/inference.hpp"
@@ -145,9 +146,8 @@ inline LoadedModel load_model(const std::string& path) {
     nn::SkipInit skip;  // every weight comes from the file (load_state_dict is strict)
     out.model = make_model(out.info.config.str("arch", ""), out.info.config);
   }
-  nn::load_state_dict(*out.model, data.tensors, "'" + path + "'");
-  data.tensors.clear();
-  CpuAllocator::instance().release_cache();  // the file's tensors were copied into the model
+  nn::load_state_dict(*out.model, std::move(data.tensors), "'" + path + "'");
+  CpuAllocator::instance().release_cache();  // the unfilled weights the file's tensors replaced
   return out;
 }
 

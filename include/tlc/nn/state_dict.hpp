@@ -19,7 +19,11 @@ inline StateDict state_dict(const Module<float>& m) {
   return out;
 }
 
-inline void load_state_dict(Module<float>& m, const StateDict& tensors, const std::string& source = "state dict") {
+namespace detail {
+// The tensor given for each of m's parameters, by name; throws, listing every missing, unexpected and
+// mis-shaped tensor, unless they match exactly.
+inline std::map<std::string, const TensorF*> match_state_dict(const Module<float>& m, const StateDict& tensors,
+                                                              const std::string& source) {
   std::map<std::string, const TensorF*> given;
   for (auto& [name, t] : tensors) given[name] = &t;
   std::vector<std::string> missing, mis_shaped, unexpected;
@@ -48,7 +52,30 @@ inline void load_state_dict(Module<float>& m, const StateDict& tensors, const st
     list("unexpected", unexpected);
     throw ShapeError(os.str());
   }
-  for (auto& [name, p] : params) p.detach().copy_(given.at(name)->to(p.device()));
+  return given;
+}
+}  // namespace detail
+
+inline void load_state_dict(Module<float>& m, const StateDict& tensors, const std::string& source = "state dict") {
+  const auto given = detail::match_state_dict(m, tensors, source);
+  for (auto& [name, p] : m.named_parameters()) p.detach().copy_(given.at(name)->to(p.device()));
+}
+
+// The same from tensors the caller hands over: where neither the tensor's memory nor the parameter's
+// is shared with anything else and both are on one device, the parameter takes over the tensor's
+// memory instead of a copy (a model file's 68 MB of weights were copied once more, and faulted in twice).
+inline void load_state_dict(Module<float>& m, StateDict&& tensors, const std::string& source = "state dict") {
+  const auto given = detail::match_state_dict(m, tensors, source);
+  for (auto& [name, p] : m.named_parameters()) {
+    const TensorF& t = *given.at(name);
+    const auto &from = t.impl()->storage, &to = p.impl()->storage;
+    if (t.impl_ptr().use_count() == 1 && from.use_count() == 1 && to.use_count() == 1 && t.device() == p.device() &&
+        from->bytes() == to->bytes())
+      p.impl()->storage = from;
+    else
+      p.detach().copy_(t.to(p.device()));
+  }
+  tensors.clear();
 }
 
 }  // namespace tlc::nn
