@@ -27,15 +27,15 @@ namespace detail {
 // Opens `path` for reading, a regular file of at most max_bytes; returns the descriptor and its size.
 inline int open_regular_file(const std::string& path, std::uint64_t max_bytes, std::uint64_t& size) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  TLC_CHECK(fd >= 0, IoError, "read_file: cannot open '", path, "': ", errno_text());
+  TLC_CHECK(fd >= 0, IoError, "cannot open '", path, "': ", errno_text());
   struct stat st {};
   const bool stat_ok = ::fstat(fd, &st) == 0;
   const std::string stat_error = stat_ok ? "" : errno_text();
   if (!stat_ok || !S_ISREG(st.st_mode) || static_cast<std::uint64_t>(st.st_size) > max_bytes) ::close(fd);
-  TLC_CHECK(stat_ok, IoError, "read_file: cannot stat '", path, "': ", stat_error);
-  TLC_CHECK(S_ISREG(st.st_mode), IoError, "read_file: expected a regular file, found something else at '", path, "'");
+  TLC_CHECK(stat_ok, IoError, "cannot stat '", path, "': ", stat_error);
+  TLC_CHECK(S_ISREG(st.st_mode), IoError, "'", path, "' is not a regular file (a folder, device or pipe)");
   size = static_cast<std::uint64_t>(st.st_size);
-  TLC_CHECK(size <= max_bytes, IoError, "read_file: '", path, "' is ", size, " bytes, more than the limit of ",
+  TLC_CHECK(size <= max_bytes, IoError, "'", path, "' is ", size, " bytes, more than the limit of ",
             max_bytes);
   return fd;
 }
@@ -51,8 +51,8 @@ inline std::string read_all(int fd, std::uint64_t size, const std::string& path)
   while (done < data.size()) {
     const ssize_t n = ::read(fd, &data[done], data.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    TLC_CHECK(n >= 0, IoError, "read_file: reading '", path, "' failed: ", errno_text());
-    TLC_CHECK(n > 0, IoError, "read_file: '", path, "' shrank while being read (", done, " of ", size, " bytes)");
+    TLC_CHECK(n >= 0, IoError, "reading '", path, "' failed: ", errno_text());
+    TLC_CHECK(n > 0, IoError, "'", path, "' shrank while being read (", done, " of ", size, " bytes)");
     done += static_cast<std::size_t>(n);
   }
   return data;
