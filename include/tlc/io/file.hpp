@@ -21,49 +21,53 @@ namespace tlc::io {
 
 namespace detail {
 inline std::string errno_text() { return std::strerror(errno); }
-}  // namespace detail
 
-namespace detail {
-// Opens `path` for reading, a regular file of at most max_bytes; returns the descriptor and its size.
-inline int open_regular_file(const std::string& path, std::uint64_t max_bytes, std::uint64_t& size) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  TLC_CHECK(fd >= 0, IoError, "cannot open '", path, "': ", errno_text());
-  struct stat st {};
-  const bool stat_ok = ::fstat(fd, &st) == 0;
-  const std::string stat_error = stat_ok ? "" : errno_text();
-  if (!stat_ok || !S_ISREG(st.st_mode) || static_cast<std::uint64_t>(st.st_size) > max_bytes) ::close(fd);
-  TLC_CHECK(stat_ok, IoError, "cannot stat '", path, "': ", stat_error);
-  TLC_CHECK(S_ISREG(st.st_mode), IoError, "'", path, "' is not a regular file (a folder, device or pipe)");
-  size = static_cast<std::uint64_t>(st.st_size);
-  TLC_CHECK(size <= max_bytes, IoError, "'", path, "' is ", size, " bytes, more than the limit of ",
-            max_bytes);
-  return fd;
-}
-
-struct FdCloser {
-  int fd;
-  ~FdCloser() { ::close(fd); }
-};
-
-inline std::string read_all(int fd, std::uint64_t size, const std::string& path) {
-  std::string data(static_cast<std::size_t>(size), '\0');
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::read(fd, &data[done], data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    TLC_CHECK(n >= 0, IoError, "reading '", path, "' failed: ", errno_text());
-    TLC_CHECK(n > 0, IoError, "'", path, "' shrank while being read (", done, " of ", size, " bytes)");
-    done += static_cast<std::size_t>(n);
+// A regular file of at most max_bytes, open for reading; closed when this goes, also when a check in
+// the constructor throws (the descriptor is a member already constructed).
+class RegularFile {
+ public:
+  RegularFile(const std::string& path, std::uint64_t max_bytes) : fd_{::open(path.c_str(), O_RDONLY | O_CLOEXEC)} {
+    TLC_CHECK(fd_.fd >= 0, IoError, "cannot open '", path, "': ", errno_text());
+    struct stat st {};
+    TLC_CHECK(::fstat(fd_.fd, &st) == 0, IoError, "cannot stat '", path, "': ", errno_text());
+    TLC_CHECK(S_ISREG(st.st_mode), IoError, "'", path, "' is not a regular file (a folder, device or pipe)");
+    size_ = static_cast<std::uint64_t>(st.st_size);
+    TLC_CHECK(size_ <= max_bytes, IoError, "'", path, "' is ", size_, " bytes, more than the limit of ", max_bytes);
   }
-  return data;
-}
+  RegularFile(const RegularFile&) = delete;
+  RegularFile& operator=(const RegularFile&) = delete;
+
+  int fd() const { return fd_.fd; }
+  std::uint64_t size() const { return size_; }
+
+  // The whole file, copied.
+  std::string read_all(const std::string& path) const {
+    std::string data(static_cast<std::size_t>(size_), '\0');
+    std::size_t done = 0;
+    while (done < data.size()) {
+      const ssize_t n = ::read(fd_.fd, &data[done], data.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      TLC_CHECK(n >= 0, IoError, "reading '", path, "' failed: ", errno_text());
+      TLC_CHECK(n > 0, IoError, "'", path, "' shrank while being read (", done, " of ", size_, " bytes)");
+      done += static_cast<std::size_t>(n);
+    }
+    return data;
+  }
+
+ private:
+  struct Descriptor {
+    int fd;
+    ~Descriptor() {
+      if (fd >= 0) ::close(fd);
+    }
+  } fd_;
+  std::uint64_t size_ = 0;
+};
 }  // namespace detail
 
 // Reads a regular file into memory; refuses files larger than max_bytes.
 inline std::string read_file(const std::string& path, std::uint64_t max_bytes) {
-  std::uint64_t size = 0;
-  detail::FdCloser closer{detail::open_regular_file(path, max_bytes, size)};
-  return detail::read_all(closer.fd, size, path);
+  return detail::RegularFile(path, max_bytes).read_all(path);
 }
 
 // A regular file of at most max_bytes, mapped read-only: its bytes come from the page cache as they
@@ -74,17 +78,16 @@ inline std::string read_file(const std::string& path, std::uint64_t max_bytes) {
 class MappedFile {
  public:
   MappedFile(const std::string& path, std::uint64_t max_bytes) {
-    std::uint64_t size = 0;
-    detail::FdCloser closer{detail::open_regular_file(path, max_bytes, size)};
-    if (size > 0) {
-      void* p = ::mmap(nullptr, static_cast<std::size_t>(size), PROT_READ, MAP_PRIVATE, closer.fd, 0);
+    const detail::RegularFile file(path, max_bytes);
+    if (file.size() > 0) {
+      void* p = ::mmap(nullptr, static_cast<std::size_t>(file.size()), PROT_READ, MAP_PRIVATE, file.fd(), 0);
       if (p != MAP_FAILED) {
         map_ = p;
-        size_ = static_cast<std::size_t>(size);
+        size_ = static_cast<std::size_t>(file.size());
         return;
       }
     }
-    copy_ = detail::read_all(closer.fd, size, path);
+    copy_ = file.read_all(path);
   }
   ~MappedFile() {
     if (map_) ::munmap(map_, size_);
