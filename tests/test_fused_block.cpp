@@ -1,11 +1,14 @@
-// The fused inference of NAFNet / Baseline blocks (models/naf_block.hpp, ops/cpu/fused_block.hpp)
-// against the unfused ops it replaces: single blocks and whole networks, global and TLC, odd sizes,
-// batches, one and several threads.
+// Fused inference against the unfused ops it replaces: NAFNet / Baseline blocks (models/naf_block.hpp,
+// ops/cpu/fused_block.hpp) alone, and whole networks of every family (the UNet / HINet blocks' convs
+// with their activations and adds, models/unet_blocks.hpp), global and TLC, odd sizes, batches, one
+// and several threads.
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 #include "tlc/local/convert.hpp"
 #include "tlc/models/nafnet.hpp"
+#include "tlc/models/model_file.hpp"
 #include "tlc/models/registry.hpp"
 #include "small_models.hpp"
 #include "test_util.hpp"
@@ -44,12 +47,6 @@ void check_fused_matches(F&& f) {
   CHECK(diff <= 2e-5 * scale);
 }
 
-struct ThreadCount {
-  explicit ThreadCount(int n) : previous(num_threads()) { set_num_threads(n); }
-  ~ThreadCount() { set_num_threads(previous); }
-  int previous;
-};
-
 }  // namespace
 
 TEST_CASE("a fused NAFBlock or BaselineBlock equals its unfused ops on odd sizes and batches") {
@@ -69,7 +66,7 @@ TEST_CASE("a fused NAFBlock or BaselineBlock equals its unfused ops on odd sizes
     randomise(*block, ++seed);
     for (Shape s : sizes)
       for (int threads : {1, 3}) {
-        ThreadCount tc(threads);
+        test::ThreadCount tc(threads);
         s[1] = block->named_parameters().front().second.size(1);  // beta [1, c, 1, 1]
         INFO(name << " on " << s.str() << ", " << threads << " threads");
         const TensorF x = test::random<float>(s, ++seed, -2, 2);
@@ -102,29 +99,36 @@ TEST_CASE("a fused block keeps only its branch output and its result in memory")
   CHECK(plain >= 4 * map);
 }
 
-TEST_CASE("fused NAFNet and Baseline networks equal unfused ones, global and TLC") {
+TEST_CASE("fused networks equal unfused ones: every family and UNet module, the shipped models; global and TLC") {
   std::vector<std::pair<std::string, std::shared_ptr<Restorer>>> nets;
+  const char* small_names[] = {"small nafnet", "small baseline", "unet none", "unet in", "unet hin", "unet gn",
+                               "unet se",      "unet cbam",      "unet ge",   "small hinet", "small restormer"};
   auto small = test::small_models(9);
-  nets.emplace_back("small nafnet", small[0]);
-  nets.emplace_back("small baseline", small[1]);
-  for (const char* arch : {"nafnet", "baseline"})
-    nets.emplace_back(std::string(arch) + " defaults", make_model(arch, {}));
+  REQUIRE(small.size() == std::size(small_names));
+  for (size_t i = 0; i < small.size(); ++i) nets.emplace_back(small_names[i], small[i]);
+  for (const std::string& arch : architectures()) nets.emplace_back(arch + " defaults", make_model(arch, {}));
   Config gopro;  // NAFNet-GoPro-width32, the 720p benchmark network
   gopro.set("width", "32");
   gopro.set("enc_blocks", "1,1,1,28");
   gopro.set("dec_blocks", "1,1,1,1");
   nets.emplace_back("nafnet gopro width 32", make_model("nafnet", gopro));
+  std::vector<std::string> shipped;  // trained weights: their own values, not randomised
+  for (const char* file : {"unet_gn_denoise", "unet_gn_deblur_denoise"}) {
+    shipped.push_back(std::string("shipped ") + file);
+    nets.emplace_back(shipped.back(),
+                      load_model(std::string(TLC_SOURCE_DIR) + "/data/models/" + file + ".safetensors").model);
+  }
   std::uint64_t seed = 40;
   for (const auto& entry : nets) {
     const std::string& name = entry.first;
     const std::shared_ptr<Restorer>& net = entry.second;
-    randomise(*net, ++seed, 0.2f);
+    if (std::find(shipped.begin(), shipped.end(), name) == shipped.end()) randomise(*net, ++seed, 0.2f);
     const TensorF x = test::random<float>({1, 3, 37, 53}, ++seed, 0, 1);
     for (bool tlc : {false, true}) {
       if (tlc) local::convert(*net, {16, 16, 1.5});
       else local::to_global(*net);
       for (int threads : {1, 2}) {
-        ThreadCount tc(threads);
+        test::ThreadCount tc(threads);
         INFO(name << (tlc ? " TLC" : " global") << ", " << threads << " threads");
         check_fused_matches([&] { return net->forward(x); });
       }

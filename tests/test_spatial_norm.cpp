@@ -115,6 +115,38 @@ TEST_CASE("group_norm gradients match finite differences, global and local") {
   }
 }
 
+TEST_CASE("group_norm_leaky_relu equals the two ops bit for bit, and records them under a tape") {
+  struct Case {
+    Shape s;
+    index_t groups, kh, kw;
+  };
+  const std::vector<Case> cases = {{{2, 4, 7, 9}, 2, 0, 0}, {{1, 6, 8, 5}, 6, 4, 2}, {{1, 8, 33, 47}, 2, 12, 12},
+                                   {{1, 4, 13, 6}, 4, 6, 100}, {{1, 3, 70, 90}, 3, 0, 0}};
+  std::uint64_t seed = 30;
+  for (const auto& c : cases) {
+    INFO(c.s.str() << " groups=" << c.groups << " window " << c.kh << "x" << c.kw);
+    const ops::Window win{c.kh, c.kw};
+    const TensorF x = random<float>(c.s, ++seed, -1, 2), w = random<float>({c.s[1]}, ++seed, -1.5, 1.5),
+                  b = random<float>({c.s[1]}, ++seed);
+    NoGrad ng;
+    for (float slope : {0.2f, 0.0f}) {
+      CHECK(test::max_abs_diff(ops::group_norm_leaky_relu(x, c.groups, w, b, 1e-5, win, slope),
+                               ops::leaky_relu(ops::group_norm(x, c.groups, w, b, 1e-5, win), slope)) == 0);
+      CHECK(test::max_abs_diff(ops::group_norm_leaky_relu(x, c.groups, TensorF(), TensorF(), 1e-5, win, slope),
+                               ops::leaky_relu(ops::group_norm(x, c.groups, TensorF(), TensorF(), 1e-5, win), slope)) ==
+            0);
+    }
+  }
+  const TensorD x = random({1, 4, 6, 5}, 40), w = random({4}, 41, 0.5, 1.5), b = random({4}, 42);
+  for (const ops::Window win : {ops::Window{}, ops::Window{3, 4}}) {
+    check_gradients(
+        [=](const std::vector<TensorD>& in) {
+          return ops::group_norm_leaky_relu(in[0], 2, in[1], in[2], 1e-5, win, 0.2);
+        },
+        {x, w, b});
+  }
+}
+
 TEST_CASE("group_norm rejects bad arguments with a named error") {
   TensorF x = TensorF::zeros({1, 6, 4, 4});
   try {

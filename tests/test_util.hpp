@@ -35,6 +35,13 @@ inline void check_gradients(const std::function<TensorD(const std::vector<Tensor
   CHECK(r.ok);
 }
 
+// Runs the scope on n threads of the pool and puts the previous count back when it ends.
+struct ThreadCount {
+  explicit ThreadCount(int n) : previous(num_threads()) { set_num_threads(n); }
+  ~ThreadCount() { set_num_threads(previous); }
+  int previous;
+};
+
 // Puts the instruction set in use back when the scope ends, also when a REQUIRE ends the test early.
 struct RestoreIsa {
   CpuIsa previous = cpu_isa();

@@ -21,6 +21,7 @@
 #include "tlc/nn/spatial_norm.hpp"
 #include "tlc/nn/state_dict.hpp"
 #include "tlc/ops/conv.hpp"
+#include "tlc/ops/conv_fused.hpp"
 #include "tlc/ops/elementwise.hpp"
 #include "tlc/ops/gate.hpp"
 #include "tlc/ops/layer_norm.hpp"

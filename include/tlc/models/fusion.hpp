@@ -1,5 +1,6 @@
 #pragma once
-// Whether inference may run the fused, cache-resident block path (models/naf_block.hpp). On by
+// Whether inference may run the fused paths (the cache-resident NAFNet block, models/naf_block.hpp;
+// the UNet/HINet block's activations and adds in its convs' GEMMs, models/unet_blocks.hpp). On by
 // default; TLC_FUSED=0 in the environment turns it off for a whole process (before/after runs of
 // the same binary), an Unfused guard for the current thread's scope (the equality tests, benchmarks).
 #include <cstdlib>

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "tlc/models/fusion.hpp"
 #include "tlc/nn/activation.hpp"
 #include "tlc/nn/attention.hpp"
 #include "tlc/nn/conv.hpp"
@@ -75,22 +76,38 @@ class UNetConvBlock : public nn::Module<float> {
       downsample_ = register_module("downsample", std::make_shared<nn::Conv2d<float>>(out, out, 4, 2, 1, /*bias=*/false));
   }
 
-  // Returns the block output (before downsampling).
+  // Returns the block output (before downsampling). Fused inference (models/fusion.hpp) lets the convs'
+  // GEMMs apply the LeakyReLUs that follow them and add the identity and CSFF branches into the
+  // block's output as they store it (ops/conv_fused.hpp), and a GN or IN its LeakyReLU as it forms
+  // each row (ops::group_norm_leaky_relu): the same values, a pass over the map fewer for each.
   TensorF body(const TensorF& x, const TensorF& enc = TensorF(), const TensorF& dec = TensorF()) {
-    TensorF o = conv_1_->forward(x);
-    if (o_.module == BlockModule::HIN) {
+    const bool fused = fused_inference_enabled();
+    const float slope = o_.slope;
+    auto conv_leaky_relu = [&](nn::Conv2d<float>& conv, const TensorF& in) {
+      return fused ? conv.forward_leaky_relu(in, slope) : ops::leaky_relu(conv.forward(in), slope);
+    };
+    auto add_conv = [&](TensorF acc, nn::Conv2d<float>& conv, const TensorF& in) {
+      return fused ? conv.forward_added_to(std::move(acc), in) : ops::add(acc, conv.forward(in));
+    };
+    TensorF o;
+    if (!norm_) {
+      o = conv_leaky_relu(*conv_1_, x);
+    } else if (o_.module == BlockModule::HIN) {
+      o = conv_1_->forward(x);
       const index_t half = o.size(1) / 2;
-      o = ops::concat(std::vector<TensorF>{norm_->forward(ops::slice(o, 1, 0, half)), ops::slice(o, 1, half, o.size(1))}, 1);
-    } else if (norm_) {
-      o = norm_->forward(o);
+      o = ops::concat(
+          std::vector<TensorF>{norm_->forward(ops::slice(o, 1, 0, half)), ops::slice(o, 1, half, o.size(1))}, 1);
+      o = ops::leaky_relu(o, slope);
+    } else {
+      o = fused ? norm_->forward_leaky_relu(conv_1_->forward(x), slope)
+                : ops::leaky_relu(norm_->forward(conv_1_->forward(x)), slope);
     }
-    o = ops::leaky_relu(o, o_.slope);
-    o = ops::leaky_relu(conv_2_->forward(o), o_.slope);
+    o = conv_leaky_relu(*conv_2_, o);
     if (se_) o = se_->scale(o);  // o * se(o)
     else if (attn_) o = attn_->forward(o);
-    o = ops::add(o, identity_->forward(x));
+    o = add_conv(std::move(o), *identity_, x);
     if (enc.defined() && dec.defined() && csff_enc_)
-      o = ops::add(ops::add(o, csff_enc_->forward(enc)), csff_dec_->forward(dec));
+      o = add_conv(add_conv(std::move(o), *csff_enc_, enc), *csff_dec_, dec);
     return o;
   }
   TensorF downsample(const TensorF& o) { return downsample_->forward(o); }
@@ -101,7 +118,8 @@ class UNetConvBlock : public nn::Module<float> {
  private:
   ConvBlockOptions o_;
   std::shared_ptr<nn::Conv2d<float>> identity_, conv_1_, conv_2_, csff_enc_, csff_dec_, downsample_;
-  std::shared_ptr<nn::Module<float>> norm_, attn_;
+  std::shared_ptr<nn::GroupNorm<float>> norm_;  // GN, IN or HIN's half-width IN
+  std::shared_ptr<nn::Module<float>> attn_;
   std::shared_ptr<nn::SE<float>> se_;
 };
 

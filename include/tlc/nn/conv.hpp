@@ -2,6 +2,7 @@
 // Conv2d and ConvTranspose2d modules (parameters `weight`, optional `bias`, as in PyTorch).
 #include "tlc/nn/init.hpp"
 #include "tlc/ops/conv.hpp"
+#include "tlc/ops/conv_fused.hpp"
 
 namespace tlc::nn {
 
@@ -25,9 +26,13 @@ class Conv2d : public Module<T> {
          index_t groups = 1)
       : Conv2d(in, out, Conv2dOptions{kernel, stride, padding, groups, bias}) {}
 
-  Tensor<T> forward(const Tensor<T>& x) override {
-    return ops::conv2d(x, *weight_, bias_ ? *bias_ : Tensor<T>(),
-                       ops::Conv2dParams{o_.stride, o_.stride, o_.padding, o_.padding, o_.groups});
+  Tensor<T> forward(const Tensor<T>& x) override { return ops::conv2d(x, *weight_, bias_or_none(), params()); }
+  // leaky_relu(forward(x), slope) and acc + forward(x), in one pass where they can (ops/conv_fused.hpp).
+  Tensor<T> forward_leaky_relu(const Tensor<T>& x, T slope) {
+    return ops::conv2d_leaky_relu(x, *weight_, bias_or_none(), params(), slope);
+  }
+  Tensor<T> forward_added_to(Tensor<T> acc, const Tensor<T>& x) {
+    return ops::conv2d_add(std::move(acc), x, *weight_, bias_or_none(), params());
   }
   std::string type_name() const override { return "Conv2d"; }
   index_t in_channels() const { return in_; }
@@ -37,6 +42,8 @@ class Conv2d : public Module<T> {
   const Tensor<T>* bias() const { return bias_; }  // null without a bias
 
  private:
+  Tensor<T> bias_or_none() const { return bias_ ? *bias_ : Tensor<T>(); }
+  ops::Conv2dParams params() const { return {o_.stride, o_.stride, o_.padding, o_.padding, o_.groups}; }
   index_t in_, out_;
   Conv2dOptions o_;
   Tensor<T>* weight_ = nullptr;

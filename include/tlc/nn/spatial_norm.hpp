@@ -20,10 +20,14 @@ class GroupNorm : public Module<T>, public local::Aggregating {
     }
   }
   Tensor<T> forward(const Tensor<T>& x) override {
-    ops::detail::check_rank(type_name().c_str(), x, 4);
-    observe(x.size(2), x.size(3));
-    return ops::group_norm(x, groups_, weight_ ? *weight_ : Tensor<T>(), bias_ ? *bias_ : Tensor<T>(),
-                           static_cast<T>(eps_), window());
+    observe_input(x);
+    return ops::group_norm(x, groups_, weight_or_none(), bias_or_none(), static_cast<T>(eps_), window());
+  }
+  // leaky_relu(forward(x), slope), in one pass where it can (ops::group_norm_leaky_relu).
+  Tensor<T> forward_leaky_relu(const Tensor<T>& x, T slope) {
+    observe_input(x);
+    return ops::group_norm_leaky_relu(x, groups_, weight_or_none(), bias_or_none(), static_cast<T>(eps_), window(),
+                                      slope);
   }
   std::string type_name() const override { return "GroupNorm"; }
   std::string aggregation_kind() const override { return "group-norm"; }
@@ -32,6 +36,13 @@ class GroupNorm : public Module<T>, public local::Aggregating {
   index_t groups_;
 
  private:
+  void observe_input(const Tensor<T>& x) {
+    ops::detail::check_rank(type_name().c_str(), x, 4);
+    observe(x.size(2), x.size(3));
+  }
+  Tensor<T> weight_or_none() const { return weight_ ? *weight_ : Tensor<T>(); }
+  Tensor<T> bias_or_none() const { return bias_ ? *bias_ : Tensor<T>(); }
+
   double eps_;
   Tensor<T>* weight_ = nullptr;
   Tensor<T>* bias_ = nullptr;

@@ -59,6 +59,11 @@ ConvGeom conv2d_geometry(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>
                   p.stride_h, p.stride_w, p.pad_h,   p.pad_w,   p.groups, oh,        ow};
 }
 
+// Counts the multiply-adds of a convolution of this geometry (tlc info, the benchmarks' GMAC/s).
+inline void count_conv_macs(const ConvGeom& g) {
+  MacCounter::add(static_cast<double>(g.n * g.cout * g.out_h * g.out_w * g.k_g()));
+}
+
 // y = conv(x, w) + bias: [n, cout, out_h, out_w].
 template <class T>
 Tensor<T> conv_forward(const char* op, const ConvGeom& g, const Tensor<T>& x, const Tensor<T>& w,
@@ -103,7 +108,7 @@ template <class T>
 Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias = Tensor<T>(),
                  const Conv2dParams& p = {}) {
   const ConvGeom g = detail::conv2d_geometry(x, w, bias, p);
-  MacCounter::add(static_cast<double>(g.n * g.cout * g.out_h * g.out_w * g.k_g()));
+  detail::count_conv_macs(g);
   Tensor<T> y = detail::conv_forward("conv2d", g, x, w, bias);
   return autograd::record<T>(y, "conv2d", {x, w, bias}, [g, x, w](const Tensor<T>& gy, const std::vector<bool>& need) {
     return std::vector<Tensor<T>>{need[0] ? detail::conv_backward_data("conv2d", g, w, gy) : Tensor<T>(),
@@ -135,7 +140,7 @@ Tensor<T> conv_transpose2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<
   // The conv whose input gradient this is: input = our output, output = our input.
   const ConvGeom g{x.size(0), cout,   oh,      ow,      cin,    w.size(2), w.size(3),
                         stride,    stride, padding, padding, groups, x.size(2), x.size(3)};
-  MacCounter::add(static_cast<double>(g.n * g.cout * g.out_h * g.out_w * g.k_g()));
+  detail::count_conv_macs(g);
   Tensor<T> y = detail::conv_backward_data(op, g, w, x);
   if (bias.defined()) {
     if (y.is_cuda())

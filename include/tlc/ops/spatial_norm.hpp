@@ -13,10 +13,12 @@
 #include <type_traits>
 #include <vector>
 
+#include "tlc/ops/cpu/fused_activation.hpp"
 #include "tlc/ops/cpu/sum.hpp"
 #include "tlc/ops/cpu/vec_math.hpp"
 #include "tlc/ops/cuda/spatial_norm.hpp"
 #include "tlc/ops/dispatch.hpp"
+#include "tlc/ops/elementwise.hpp"
 #include "tlc/ops/local.hpp"
 #include "tlc/ops/window_size.hpp"
 
@@ -80,7 +82,7 @@ void local_moments(double* m, const double* e2, index_t n, double inv, double ep
 // when the data sit far from zero (mean 100, std 0.01).
 template <class T>
 void local_norm_forward_rows(const NormState<T>& st, const T* x, const T* w, const T* b, double eps, T* y, T* mean_out,
-                             T* rstd_out, index_t ng, index_t t_lo, index_t t_hi) {
+                             T* rstd_out, index_t ng, index_t t_lo, index_t t_hi, cpu::FusedActivation act) {
   const BoxGeom& g = st.box;
   const index_t W = g.W, HW = st.hw(), cg = st.cg(), c_first = (ng % st.G) * cg, wv = g.wv();
   const T* xg = x + ng * cg * HW;
@@ -133,6 +135,7 @@ void local_norm_forward_rows(const NormState<T>& st, const T* x, const T* w, con
             const T* xr = xg + c * HW + i * W;
             T* yr = yg + c * HW + i * W;
             for (index_t j = 0; j < W; ++j) yr[j] = ((xr[j] - s_t) - mu[j]) * scale[j] + bc;
+            act.apply(yr, W);
           }
         }
       });
@@ -195,13 +198,14 @@ void local_norm_backward_rows(const NormState<T>& st, const T* x, const T* w, co
 
 // The CPU functions of cuda/spatial_norm.cu's entry points (same arguments): x [N, C, H, W] as `s`
 // describes it; w, b: [C] or null. The forward writes each group's shift (and, with global
-// statistics, its 1/sqrt(var + eps)) and, when not null, the local maps the backward needs; the
-// backward computes each of gx, gw, gb that is not null.
+// statistics, its 1/sqrt(var + eps)) and, when not null, the local maps the backward needs, and applies
+// `act` to the output as it forms it (ops::group_norm_leaky_relu; none by default); the backward
+// computes each of gx, gw, gb that is not null.
 namespace tlc::cpu {
 
 template <class T>
 void group_norm_forward(const kernels::GroupNormShape& shape, const T* px, const T* pw, const T* pb, double eps, T* py,
-                        double* shift, double* rstd, T* mean, T* rstd_map) {
+                        double* shift, double* rstd, T* mean, T* rstd_map, FusedActivation act = {}) {
   using namespace ops::detail;
   const NormState<T> st(shape, shift, rstd, mean, rstd_map);
   const index_t N = st.N, C = st.C, W = st.W, NG = N * st.G, cg = st.cg(), HW = st.hw(), count = cg * HW;
@@ -217,7 +221,7 @@ void group_norm_forward(const kernels::GroupNormShape& shape, const T* px, const
   }
   if (st.local) {
     for_plane_rows(NG, st.box.hv(), st.box.k1, [&](index_t ng, index_t lo, index_t hi) {
-      local_norm_forward_rows(st, px, pw, pb, eps, py, mean, rstd_map, ng, lo, hi);
+      local_norm_forward_rows(st, px, pw, pb, eps, py, mean, rstd_map, ng, lo, hi, act);
     });
   } else {
     // One pass: the group's mean is shift + E[x - shift], its variance E[(x - shift)^2] - that^2.
@@ -236,7 +240,12 @@ void group_norm_forward(const kernels::GroupNormShape& shape, const T* px, const
       for (index_t p = lo; p < hi; ++p) {
         const index_t c = p % C, ng = p / cg;
         const double s = shift[ng], r = rstd[ng], wc = pw ? pw[c] : 1.0, bc = pb ? pb[c] : 0.0;
-        for (index_t i = p * HW; i < (p + 1) * HW; ++i) py[i] = static_cast<T>((px[i] - s) * r * wc + bc);
+        constexpr index_t kChunk = 2048;  // the activation's pass while the values are in L1
+        for (index_t i0 = p * HW; i0 < (p + 1) * HW; i0 += kChunk) {
+          const index_t i1 = std::min((p + 1) * HW, i0 + kChunk);
+          for (index_t i = i0; i < i1; ++i) py[i] = static_cast<T>((px[i] - s) * r * wc + bc);
+          act.apply(py + i0, i1 - i0);
+        }
       }
     });
   }
@@ -307,34 +316,45 @@ void group_norm_backward(const kernels::GroupNormShape& shape, const T* px, cons
 
 namespace tlc::ops {
 
+namespace detail {
+
+// The checked geometry of group_norm(x, groups, weight, bias, eps, win).
+template <class T>
+kernels::GroupNormShape group_norm_shape(const Tensor<T>& x, index_t groups, const Tensor<T>& weight,
+                                         const Tensor<T>& bias, double eps, Window win) {
+  const char* op = "group_norm";
+  check_local_input(op, x);
+  const index_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  TLC_CHECK(groups >= 1 && C % groups == 0, ShapeError, op, ": expected channels divisible by groups, found ", C,
+            " channels and ", groups, " groups");
+  TLC_CHECK(eps >= 0, Error, op, ": expected eps >= 0, found ", eps);
+  for (const Tensor<T>* p : {&weight, &bias}) {
+    if (!p->defined()) continue;
+    check_same_device(op, x, *p);
+    TLC_CHECK(p->shape() == Shape({C}), ShapeError, op, ": expected ", p == &weight ? "weight" : "bias", " of shape [",
+              C, "], found ", p->shape().str());
+  }
+  return {N, C, groups, H, W, kernels::window_extent(win.is_global() ? 0 : win.kh, H),
+          kernels::window_extent(win.is_global() ? 0 : win.kw, W)};
+}
+
+}  // namespace detail
+
 // Group norm of x [N,C,H,W] over `groups` groups of C/groups channels; weight/bias [C] or
 // undefined (no affine). win: global, or the TLC window (see the header comment).
 template <class T>
 Tensor<T> group_norm(const Tensor<T>& x, index_t groups, const Tensor<T>& weight = Tensor<T>(),
                      const Tensor<T>& bias = Tensor<T>(), double eps = 1e-5, Window win = Window()) {
   const char* op = "group_norm";
-  detail::check_local_input(op, x);
-  const index_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), NG = N * groups;
-  TLC_CHECK(groups >= 1 && C % groups == 0, ShapeError, op, ": expected channels divisible by groups, found ", C,
-            " channels and ", groups, " groups");
-  TLC_CHECK(eps >= 0, Error, op, ": expected eps >= 0, found ", eps);
-  for (const Tensor<T>* p : {&weight, &bias}) {
-    if (!p->defined()) continue;
-    detail::check_same_device(op, x, *p);
-    TLC_CHECK(p->shape() == Shape({C}), ShapeError, op, ": expected ", p == &weight ? "weight" : "bias", " of shape [",
-              C, "], found ", p->shape().str());
-  }
-  const kernels::GroupNormShape s{N, C, groups, H, W, kernels::window_extent(win.is_global() ? 0 : win.kh, H),
-                                  kernels::window_extent(win.is_global() ? 0 : win.kw, W)};
+  const kernels::GroupNormShape s = detail::group_norm_shape(x, groups, weight, bias, eps, win);
+  const index_t C = s.C, H = s.H, W = s.W, NG = s.N * groups;
   const bool local = s.k1 < H || s.k2 < W;
   const Device dev = x.device();
   Tensor<T> y = Tensor<T>::empty(x.shape(), dev);
   // Kept for the backward: each group's shift and, with global statistics, its 1/sqrt(var + eps),
   // in double; with local ones, the per-pixel maps, only when a backward will run.
   const TensorD shift = TensorD::empty({NG}, dev), rstd = local ? TensorD() : TensorD::empty({NG}, dev);
-  const bool backward =
-      autograd::grad_enabled() && (x.requires_grad() || (weight.defined() && weight.requires_grad()) ||
-                                   (bias.defined() && bias.requires_grad()));
+  const bool backward = autograd::records({&x, &weight, &bias});
   Tensor<T> mean, rstd_map;
   if (local && backward) {
     mean = Tensor<T>::empty({NG, H * W}, dev);
@@ -352,6 +372,25 @@ Tensor<T> group_norm(const Tensor<T>& x, index_t groups, const Tensor<T>& weight
                  data_or_null(grads[1]), data_or_null(grads[2]));
     return grads;
   });
+}
+
+// leaky_relu(group_norm(x, groups, weight, bias, eps, win), slope). On the CPU, when no tape records,
+// the norm applies the activation to each row as it forms it (cpu::FusedActivation): one pass over
+// the map and one map fewer, the same values. Otherwise the two ops.
+template <class T>
+Tensor<T> group_norm_leaky_relu(const Tensor<T>& x, index_t groups, const Tensor<T>& weight, const Tensor<T>& bias,
+                                double eps, Window win, T slope) {
+  if (autograd::records({&x, &weight, &bias}) || !x.device().is_cpu())
+    return leaky_relu(group_norm(x, groups, weight, bias, eps, win), slope);
+  const kernels::GroupNormShape s = detail::group_norm_shape(x, groups, weight, bias, eps, win);
+  const bool local = s.k1 < s.H || s.k2 < s.W;
+  Tensor<T> y = Tensor<T>::empty(x.shape());
+  std::vector<double> shift(static_cast<size_t>(s.N * groups)), rstd(local ? 0 : shift.size());
+  using detail::data_or_null;
+  cpu::group_norm_forward(s, x.data(), data_or_null(weight), data_or_null(bias), eps, y.data(), shift.data(),
+                          local ? nullptr : rstd.data(), static_cast<T*>(nullptr), static_cast<T*>(nullptr),
+                          cpu::FusedActivation{true, static_cast<double>(slope)});
+  return y;
 }
 
 // Instance norm = group norm with one channel per group (HINet's InstanceNorm2d, TLC's

@@ -3,6 +3,7 @@
 // to gradients of its inputs. Ops record themselves with autograd::record(); modules never
 // write backward code.
 #include <functional>
+#include <initializer_list>
 #include <utility>
 #include <vector>
 
@@ -28,6 +29,16 @@ struct Node {
     backward = nullptr;
   }
 };
+
+// Whether an op with these inputs records a node (below): grad mode on and some input requiring a
+// gradient. Ops with inference-only fused forms (ops/conv_fused.hpp) run them only where it does not.
+template <class T>
+bool records(std::initializer_list<const Tensor<T>*> inputs) {
+  if (!grad_enabled()) return false;
+  for (const Tensor<T>* t : inputs)
+    if (t->defined() && t->requires_grad()) return true;
+  return false;
+}
 
 // Attaches a graph node to `out` when grad mode is on and some input requires a gradient.
 // Returns `out` for chaining. Tensors the backward function needs are captured by it; an op

@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "tlc/core/error.hpp"
 #include "tlc/core/thread_pool.hpp"
 #include "tlc/ops/cpu/isa_target.hpp"
 #include "tlc/ops/conv_geom.hpp"
@@ -461,11 +462,17 @@ void depthwise_backward_filter(const ConvGeom& g, const T* x, const T* gy, T* gw
 
 }  // namespace conv_detail
 
-// y = conv(x, w) + bias (bias may be null).
+// y = act(conv(x, w) + bias + beta * y) (bias may be null; beta == 0 never reads y; no activation by
+// default). The sum and the activation are formed by the GEMM as it stores each tile (ops/conv_fused.hpp);
+// the depthwise filters take neither.
 template <class T>
-void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {
+void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y, T beta = T(0),
+                    FusedActivation act = {}) {
   using namespace conv_detail;
-  if (g.depthwise()) return depthwise_forward(g, x, w, bias, y);
+  if (g.depthwise()) {
+    TLC_CHECK(beta == T(0) && !act.on, Error, "conv2d_forward: a depthwise filter adds no output and no activation");
+    return depthwise_forward(g, x, w, bias, y);
+  }
   const index_t P = g.out_plane(), K = g.k_g();
   for_each_image(g.n, [&](index_t img) {
     for (index_t gi = 0; gi < g.groups; ++gi) {
@@ -474,10 +481,10 @@ void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T*
       T* yg = y + (img * g.cout + gi * g.cout_g()) * P;
       const T* bg = bias ? bias + gi * g.cout_g() : nullptr;  // added by the GEMM as it stores
       if (g.pointwise()) {
-        gemm<T>(false, false, g.cout_g(), P, K, T(1), wg, K, xg, P, T(0), yg, P, bg);
+        gemm<T>(false, false, g.cout_g(), P, K, T(1), wg, K, xg, P, beta, yg, P, bg, act);
         continue;
       }
-      gemm_b_source<T>(g.cout_g(), P, K, wg, K, ConvColumns<T>(g, xg), yg, P, bg);
+      gemm_b_source<T>(g.cout_g(), P, K, wg, K, ConvColumns<T>(g, xg), yg, P, bg, beta, act);
     }
   });
 }

@@ -17,6 +17,7 @@
 #include "tlc/core/cpu_isa.hpp"
 #include "tlc/core/matmul_precision.hpp"
 #include "tlc/core/thread_pool.hpp"
+#include "tlc/ops/cpu/fused_activation.hpp"
 #include "tlc/ops/cpu/gemm_kernels.hpp"
 
 namespace tlc::cpu {
@@ -80,10 +81,11 @@ struct MatrixB {
 
 // The blocked GEMM of cpu::gemm with kernel K (gemm_kernels.hpp), B from a source (MatrixB above).
 // packed_a, when given, holds A already packed by pack_gemm_a for this K (and a is not read). Packed
-// panels hold K::steps(kc) elements of type P per row or column for kc depths.
+// panels hold K::steps(kc) elements of type P per row or column for kc depths. `act` is applied to
+// each tile after its last depth block, while the tile is in L1.
 template <class T, class K, class Source>
 void blocked(bool trans_a, index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda, const Source& b, T beta,
-             T* c, index_t ldc, const T* row_bias, const typename K::P* packed_a = nullptr) {
+             T* c, index_t ldc, const T* row_bias, FusedActivation act, const typename K::P* packed_a = nullptr) {
   using P = typename K::P;
   constexpr int MR = K::MR, NR = K::NR;
   if (m <= 0 || n <= 0) return;
@@ -92,6 +94,7 @@ void blocked(bool trans_a, index_t m, index_t n, index_t k, T alpha, const T* a,
     if (row_bias)
       for (index_t i = 0; i < m; ++i)
         for (index_t j = 0; j < n; ++j) c[i * ldc + j] += row_bias[i];
+    act.apply(c, ldc, m, n);
     return;
   }
   const index_t threads = num_threads();
@@ -111,6 +114,7 @@ void blocked(bool trans_a, index_t m, index_t n, index_t k, T alpha, const T* a,
       const index_t kc = std::min(K::KC, k - pc), steps = K::steps(kc);
       const T beta_k = pc == 0 ? beta : T(1);
       const T* bias_k = pc == 0 ? row_bias : nullptr;
+      const bool last_depth = pc + kc == k;
       // With one block of rows every B panel is used once, right after it is packed: each task packs
       // its own chunk into its thread's buffer, where the micro-kernel finds it in L2 (packed up front,
       // a block of B is megabytes, written out to L3 and read back: bench_conv's 1x1 32->64 forward at
@@ -152,8 +156,10 @@ void blocked(bool trans_a, index_t m, index_t n, index_t k, T alpha, const T* a,
             for (index_t jp = p_begin; jp < p_end; ++jp) {
               const index_t j = jp * NR;
               const int nr = static_cast<int>(std::min<index_t>(NR, nc - j));
-              K::run(steps, pa_block + i * steps, pb_chunk + (jp - p_begin) * NR * steps, c + (ic + i) * ldc + jc + j,
-                     ldc, alpha, beta_k, bias_k ? bias_k + ic + i : nullptr, mr, nr);
+              T* tile = c + (ic + i) * ldc + jc + j;
+              K::run(steps, pa_block + i * steps, pb_chunk + (jp - p_begin) * NR * steps, tile, ldc, alpha, beta_k,
+                     bias_k ? bias_k + ic + i : nullptr, mr, nr);
+              if (last_depth) act.apply(tile, ldc, mr, nr);
             }
           }
         }
@@ -178,27 +184,28 @@ void with_kernel(CpuIsa isa, MatmulPrecision precision, Fn&& fn) {
 
 }  // namespace gemm_detail
 
-// C = alpha * op(A) * op(B) + row_bias[i] + beta * C, row-major; op(A) is m x k (A stored k x m when
-// trans_a), op(B) is k x n (B stored n x k when trans_b); row_bias (m values) may be null. beta == 0
-// overwrites C without reading it; the bias is added in the kernel's store, saving a pass over C.
-// Runs on the thread pool (serially when called from inside a parallel region).
+// C = act(alpha * op(A) * op(B) + row_bias[i] + beta * C), row-major; op(A) is m x k (A stored k x m
+// when trans_a), op(B) is k x n (B stored n x k when trans_b); row_bias (m values) may be null. beta
+// == 0 overwrites C without reading it; the bias is added in the kernel's store and the activation
+// (none by default) to each finished tile, saving passes over C. Runs on the thread pool (serially
+// when called from inside a parallel region).
 template <class T>
 void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda, const T* b,
-          index_t ldb, T beta, T* c, index_t ldc, const T* row_bias = nullptr) {
+          index_t ldb, T beta, T* c, index_t ldc, const T* row_bias = nullptr, FusedActivation act = {}) {
   gemm_detail::with_kernel<T>(cpu_isa(), matmul_precision(), [&](auto kernel) {
     gemm_detail::blocked<T, decltype(kernel)>(trans_a, m, n, k, alpha, a, lda, gemm_detail::MatrixB<T>{trans_b, b, ldb},
-                                              beta, c, ldc, row_bias);
+                                              beta, c, ldc, row_bias, act);
   });
 }
 
-// C = A * B + row_bias[i] (A m x k row-major) where B (k x n) is never stored: `source` packs its
-// panels as the GEMM needs them (gemm_detail::MatrixB's interface), e.g. the im2col columns of a
-// convolution straight from the image.
+// C = act(A * B + row_bias[i] + beta * C) (A m x k row-major) where B (k x n) is never stored:
+// `source` packs its panels as the GEMM needs them (gemm_detail::MatrixB's interface), e.g. the
+// im2col columns of a convolution straight from the image.
 template <class T, class Source>
 void gemm_b_source(index_t m, index_t n, index_t k, const T* a, index_t lda, const Source& source, T* c, index_t ldc,
-                   const T* row_bias = nullptr) {
+                   const T* row_bias = nullptr, T beta = T(0), FusedActivation act = {}) {
   gemm_detail::with_kernel<T>(cpu_isa(), matmul_precision(), [&](auto kernel) {
-    gemm_detail::blocked<T, decltype(kernel)>(false, m, n, k, T(1), a, lda, source, T(0), c, ldc, row_bias);
+    gemm_detail::blocked<T, decltype(kernel)>(false, m, n, k, T(1), a, lda, source, beta, c, ldc, row_bias, act);
   });
 }
 
@@ -252,7 +259,7 @@ void gemm_packed(const PackedA<T>& a, index_t n, const T* b, index_t ldb, T beta
   gemm_detail::with_kernel<T>(a.isa, a.precision, [&](auto kernel) {
     using K = decltype(kernel);
     gemm_detail::blocked<T, K>(false, a.m, n, a.k, T(1), nullptr, a.k, gemm_detail::MatrixB<T>{false, b, ldb}, beta, c,
-                               ldc, row_bias, a.template data<typename K::P>());
+                               ldc, row_bias, FusedActivation{}, a.template data<typename K::P>());
   });
 }
 
