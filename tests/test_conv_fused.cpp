@@ -1,6 +1,6 @@
 // The inference forms of conv2d (ops/conv_fused.hpp): a convolution with its LeakyReLU applied by the
-// GEMM as it stores each tile, and a convolution added into a tensor's own memory, against the two
-// ops they replace; and the cases where they must fall back to those two ops.
+// GEMM as it stores each tile, a convolution added into a tensor's own memory, either over two inputs
+// stacked along the channels, against the ops they replace; and the cases where they must fall back.
 #include "test_util.hpp"
 #include "tlc/ops/conv_fused.hpp"
 
@@ -62,6 +62,28 @@ TEST_CASE("conv2d_leaky_relu and conv2d_add equal the two ops bit for bit on eve
   }
 }
 
+TEST_CASE("over two stacked inputs they equal the ops on the concatenation, bit for bit") {
+  NoGrad ng;
+  std::uint64_t seed = 50;
+  for (const ConvCase& c : kCases) {
+    if (c.p.groups != 1) continue;
+    const Operands o = operands(c, seed += 3);
+    const TensorF conv = ops::conv2d(o.x, o.w, o.b, c.p);
+    for (index_t split : {index_t(1), c.x[1] / 2, c.x[1] - 1}) {
+      const ops::ChannelStack<float> stack(ops::slice(o.x, 1, 0, split), ops::slice(o.x, 1, split, c.x[1]));
+      for (int threads : {1, 2}) {
+        test::ThreadCount tc(threads);
+        INFO(c.name << ", first " << split << " channels, " << threads << " threads");
+        CHECK(test::max_abs_diff(ops::conv2d_leaky_relu<float>(stack, o.w, o.b, c.p, 0.2f),
+                                 ops::leaky_relu(conv, 0.2f)) == 0);
+        TensorF acc = random<float>(conv.shape(), seed + 5, -2, 2);
+        const TensorF expected = ops::add(acc, conv);
+        CHECK(test::max_abs_diff(ops::conv2d_add<float>(std::move(acc), stack, o.w, o.b, c.p), expected) == 0);
+      }
+    }
+  }
+}
+
 TEST_CASE("conv2d_add over more than one GEMM depth block (K > 256) stays within float rounding") {
   NoGrad ng;
   const ConvCase c{"3x3 32->8", {1, 32, 19, 23}, 8, 3, {1, 1, 1, 1, 1}, true};  // K = 288
@@ -109,6 +131,22 @@ TEST_CASE("where they cannot fuse they are the two ops: a tape, a shared or broa
     const TensorF expected = ops::add(acc, y);
     CHECK(test::max_abs_diff(ops::conv2d_add(std::move(acc), x, w, TensorF(), dw), expected) == 0);
   }
+  SECTION("grouped filters over a stack, and stacks that do not fit") {
+    NoGrad ng;
+    const ConvCase grouped = kCases[3];
+    const Operands g = operands(grouped, 60);
+    const ops::ChannelStack<float> stack(ops::slice(g.x, 1, 0, 3), ops::slice(g.x, 1, 3, 8));
+    CHECK(test::max_abs_diff(ops::conv2d_leaky_relu<float>(stack, g.w, g.b, grouped.p, 0.2f),
+                             ops::leaky_relu(ops::conv2d(g.x, g.w, g.b, grouped.p), 0.2f)) == 0);
+    const TensorF a = random<float>({1, 2, 11, 9}, 61), other_size = random<float>({1, 3, 11, 8}, 62),
+                  other_batch = random<float>({2, 3, 11, 9}, 63);
+    for (const TensorF& b : {other_size, other_batch})
+      CHECK_THROWS_AS(ops::conv2d_leaky_relu<float>({a, b}, o.w, o.b, c.p, 0.2f), ShapeError);
+    const TensorF three = random<float>({1, 3, 11, 9}, 64);  // 2 + 3 channels against a filter of 5
+    CHECK_NOTHROW(ops::conv2d_leaky_relu<float>({a, three}, o.w, o.b, c.p, 0.2f));
+    const TensorF four = random<float>({1, 4, 11, 9}, 65);
+    CHECK_THROWS_AS(ops::conv2d_leaky_relu<float>({a, four}, o.w, o.b, c.p, 0.2f), ShapeError);
+  }
   SECTION("a tape records both ops, with their gradients (double)") {
     const TensorD x = random<double>({1, 3, 6, 5}, 26, -1, 1), w = random<double>({4, 3, 3, 3}, 27, -1, 1),
                   b = random<double>({4}, 28, -1, 1), acc = random<double>({1, 4, 6, 5}, 29, -1, 1);
@@ -121,6 +159,12 @@ TEST_CASE("where they cannot fuse they are the two ops: a tape, a shared or broa
     test::check_gradients(
         [&](const std::vector<TensorD>& in) { return ops::conv2d_add(TensorD(in[3]), in[0], in[1], in[2], p); },
         {x, w, b, acc});
+    const TensorD x2 = random<double>({1, 2, 6, 5}, 34, -1, 1), w5 = random<double>({4, 5, 3, 3}, 35, -1, 1);
+    test::check_gradients(
+        [&](const std::vector<TensorD>& in) {
+          return ops::conv2d_leaky_relu<double>({in[0], in[1]}, in[2], in[3], p, 0.2);
+        },
+        {x, x2, w5, b});
   }
 }
 

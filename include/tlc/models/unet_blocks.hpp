@@ -80,11 +80,16 @@ class UNetConvBlock : public nn::Module<float> {
   // GEMMs apply the LeakyReLUs that follow them and add the identity and CSFF branches into the
   // block's output as they store it (ops/conv_fused.hpp), and a GN or IN its LeakyReLU as it forms
   // each row (ops::group_norm_leaky_relu): the same values, a pass over the map fewer for each.
-  TensorF body(const TensorF& x, const TensorF& enc = TensorF(), const TensorF& dec = TensorF()) {
-    const bool fused = fused_inference_enabled();
+  // The input may be two maps stacked along the channels (UNetUpBlock): fused, the convs read both
+  // where they lie; unfused, they are concatenated first.
+  TensorF body(const ops::ChannelStack<float>& input, const TensorF& enc = TensorF(),
+               const TensorF& dec = TensorF()) {
+    // Only where the fused forms fuse (no tape, CPU): elsewhere they would join a stacked input twice.
+    const bool fused = fused_inference_enabled() && !autograd::grad_enabled() && input.first.device().is_cpu();
     const float slope = o_.slope;
-    auto conv_leaky_relu = [&](nn::Conv2d<float>& conv, const TensorF& in) {
-      return fused ? conv.forward_leaky_relu(in, slope) : ops::leaky_relu(conv.forward(in), slope);
+    const ops::ChannelStack<float> x = fused ? input : ops::ChannelStack<float>(input.joined());
+    auto conv_leaky_relu = [&](nn::Conv2d<float>& conv, const ops::ChannelStack<float>& in) {
+      return fused ? conv.forward_leaky_relu(in, slope) : ops::leaky_relu(conv.forward(in.first), slope);
     };
     auto add_conv = [&](TensorF acc, nn::Conv2d<float>& conv, const TensorF& in) {
       return fused ? conv.forward_added_to(std::move(acc), in) : ops::add(acc, conv.forward(in));
@@ -93,19 +98,19 @@ class UNetConvBlock : public nn::Module<float> {
     if (!norm_) {
       o = conv_leaky_relu(*conv_1_, x);
     } else if (o_.module == BlockModule::HIN) {
-      o = conv_1_->forward(x);
+      o = conv_1_->forward(x.joined());
       const index_t half = o.size(1) / 2;
       o = ops::concat(
           std::vector<TensorF>{norm_->forward(ops::slice(o, 1, 0, half)), ops::slice(o, 1, half, o.size(1))}, 1);
       o = ops::leaky_relu(o, slope);
     } else {
-      o = fused ? norm_->forward_leaky_relu(conv_1_->forward(x), slope)
-                : ops::leaky_relu(norm_->forward(conv_1_->forward(x)), slope);
+      o = fused ? norm_->forward_leaky_relu(conv_1_->forward(x.joined()), slope)
+                : ops::leaky_relu(norm_->forward(conv_1_->forward(x.first)), slope);
     }
     o = conv_leaky_relu(*conv_2_, o);
     if (se_) o = se_->scale(o);  // o * se(o)
     else if (attn_) o = attn_->forward(o);
-    o = add_conv(std::move(o), *identity_, x);
+    o = fused ? identity_->forward_added_to(std::move(o), x) : ops::add(o, identity_->forward(x.first));
     if (enc.defined() && dec.defined() && csff_enc_)
       o = add_conv(add_conv(std::move(o), *csff_enc_, enc), *csff_dec_, dec);
     return o;
@@ -132,7 +137,7 @@ class UNetUpBlock : public nn::Module<float> {
     conv_block_ = register_module("conv_block", std::make_shared<UNetConvBlock>(in, out, o));
   }
   TensorF forward_with(const TensorF& x, const TensorF& bridge) {
-    return conv_block_->forward(ops::concat(std::vector<TensorF>{up_->forward(x), bridge}, 1));
+    return conv_block_->body(ops::ChannelStack<float>(up_->forward(x), bridge));
   }
   std::string type_name() const override { return "UNetUpBlock"; }
 

@@ -27,12 +27,13 @@ class Conv2d : public Module<T> {
       : Conv2d(in, out, Conv2dOptions{kernel, stride, padding, groups, bias}) {}
 
   Tensor<T> forward(const Tensor<T>& x) override { return ops::conv2d(x, *weight_, bias_or_none(), params()); }
-  // leaky_relu(forward(x), slope) and acc + forward(x), in one pass where they can (ops/conv_fused.hpp).
-  Tensor<T> forward_leaky_relu(const Tensor<T>& x, T slope) {
-    return ops::conv2d_leaky_relu(x, *weight_, bias_or_none(), params(), slope);
+  // leaky_relu(forward(x), slope) and acc + forward(x), x a tensor or two stacked along the channels,
+  // in one pass where they can (ops/conv_fused.hpp).
+  Tensor<T> forward_leaky_relu(const ops::ChannelStack<T>& x, T slope) {
+    return ops::conv2d_leaky_relu<T>(x, *weight_, bias_or_none(), params(), slope);
   }
-  Tensor<T> forward_added_to(Tensor<T> acc, const Tensor<T>& x) {
-    return ops::conv2d_add(std::move(acc), x, *weight_, bias_or_none(), params());
+  Tensor<T> forward_added_to(Tensor<T> acc, const ops::ChannelStack<T>& x) {
+    return ops::conv2d_add<T>(std::move(acc), x, *weight_, bias_or_none(), params());
   }
   std::string type_name() const override { return "Conv2d"; }
   index_t in_channels() const { return in_; }

@@ -35,28 +35,34 @@ void check_conv_args(const char* op, const Tensor<T>& x, const Tensor<T>& w, con
             w.shape().str());
 }
 
-// Geometry of conv2d(x, w): weight [Cout, Cin/groups, kh, kw].
+// Geometry of conv2d(x, w) for an input of shape xs [N, Cin, H, W] (arguments checked): weight [Cout,
+// Cin/groups, kh, kw].
 template <class T>
-ConvGeom conv2d_geometry(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias, const Conv2dParams& p) {
+ConvGeom conv2d_geometry_of(const Shape& xs, const Tensor<T>& w, const Tensor<T>& bias, const Conv2dParams& p) {
   const char* op = "conv2d";
-  check_conv_args(op, x, w, bias, p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.groups);
-  const index_t cin = x.size(1), cout = w.size(0);
+  const index_t cin = xs[1], cout = w.size(0);
   TLC_CHECK(cin % p.groups == 0 && cout % p.groups == 0, ShapeError, op,
             ": expected groups dividing the channels, found ", "groups ", p.groups, " for ", cin, " input and ", cout,
             " output channels");
   TLC_CHECK(w.size(1) * p.groups == cin, ShapeError, op,
             ": expected input with weight.size(1) * groups = ", w.size(1) * p.groups, " channels (weight ",
-            w.shape().str(), ", groups ", p.groups, "), found input ", x.shape().str());
+            w.shape().str(), ", groups ", p.groups, "), found input ", xs.str());
   if (bias.defined())
     TLC_CHECK(bias.size(0) == cout, ShapeError, op, ": expected bias of shape [", cout, "], found ",
               bias.shape().str());
-  const index_t oh = (x.size(2) + 2 * p.pad_h - w.size(2)) / p.stride_h + 1;
-  const index_t ow = (x.size(3) + 2 * p.pad_w - w.size(3)) / p.stride_w + 1;
-  TLC_CHECK(x.size(2) + 2 * p.pad_h >= w.size(2) && x.size(3) + 2 * p.pad_w >= w.size(3), ShapeError, op,
+  const index_t oh = (xs[2] + 2 * p.pad_h - w.size(2)) / p.stride_h + 1;
+  const index_t ow = (xs[3] + 2 * p.pad_w - w.size(3)) / p.stride_w + 1;
+  TLC_CHECK(xs[2] + 2 * p.pad_h >= w.size(2) && xs[3] + 2 * p.pad_w >= w.size(3), ShapeError, op,
             ": expected a kernel no larger than the padded input, found kernel ", w.size(2), "x", w.size(3),
-            " for input ", x.shape().str(), " with padding ", p.pad_h, "x", p.pad_w);
-  return ConvGeom{x.size(0),  cin,        x.size(2), x.size(3), cout,     w.size(2), w.size(3),
-                  p.stride_h, p.stride_w, p.pad_h,   p.pad_w,   p.groups, oh,        ow};
+            " for input ", xs.str(), " with padding ", p.pad_h, "x", p.pad_w);
+  return ConvGeom{xs[0],      cin,        xs[2],   xs[3],   cout,     w.size(2), w.size(3),
+                  p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.groups, oh,        ow};
+}
+
+template <class T>
+ConvGeom conv2d_geometry(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias, const Conv2dParams& p) {
+  check_conv_args("conv2d", x, w, bias, p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.groups);
+  return conv2d_geometry_of(x.shape(), w, bias, p);
 }
 
 // Counts the multiply-adds of a convolution of this geometry (tlc info, the benchmarks' GMAC/s).
