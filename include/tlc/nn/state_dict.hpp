@@ -69,8 +69,7 @@ inline void load_state_dict(Module<float>& m, StateDict&& tensors, const std::st
   for (auto& [name, p] : m.named_parameters()) {
     const TensorF& t = *given.at(name);
     const auto &from = t.impl()->storage, &to = p.impl()->storage;
-    if (t.impl_ptr().use_count() == 1 && from.use_count() == 1 && to.use_count() == 1 && t.device() == p.device() &&
-        from->bytes() == to->bytes())
+    if (t.holds_memory_alone() && to.use_count() == 1 && t.device() == p.device() && from->bytes() == to->bytes())
       p.impl()->storage = from;
     else
       p.detach().copy_(t.to(p.device()));

@@ -90,8 +90,8 @@ template <class T>
 Tensor<T> conv2d_add(Tensor<T> acc, const detail::StackArg<T>& x, const Tensor<T>& w, const Tensor<T>& bias,
                      const Conv2dParams& p) {
   const ConvGeom g = detail::stack_geometry(x, w, bias, p);
-  const bool owned = acc.defined() && acc.impl_ptr().use_count() == 1 && acc.impl()->storage.use_count() == 1 &&
-                     acc.device() == x.first.device() && acc.shape() == Shape({g.n, g.cout, g.out_h, g.out_w});
+  const bool owned = acc.defined() && acc.holds_memory_alone() && acc.device() == x.first.device() &&
+                     acc.shape() == Shape({g.n, g.cout, g.out_h, g.out_w});
   if (!owned || !detail::conv_fuses(g, x, {&w, &bias, &acc})) return add(acc, conv2d(x.joined(), w, bias, p));
   detail::count_conv_macs(g);
   detail::conv_forward_into(g, x, w, bias, acc.data(), T(1), {});

@@ -338,6 +338,9 @@ kernels::GroupNormShape group_norm_shape(const Tensor<T>& x, index_t groups, con
           kernels::window_extent(win.is_global() ? 0 : win.kw, W)};
 }
 
+// Whether the statistics are local: a window smaller than the map along some axis.
+inline bool local_statistics(const kernels::GroupNormShape& s) { return s.k1 < s.H || s.k2 < s.W; }
+
 }  // namespace detail
 
 // Group norm of x [N,C,H,W] over `groups` groups of C/groups channels; weight/bias [C] or
@@ -348,7 +351,7 @@ Tensor<T> group_norm(const Tensor<T>& x, index_t groups, const Tensor<T>& weight
   const char* op = "group_norm";
   const kernels::GroupNormShape s = detail::group_norm_shape(x, groups, weight, bias, eps, win);
   const index_t C = s.C, H = s.H, W = s.W, NG = s.N * groups;
-  const bool local = s.k1 < H || s.k2 < W;
+  const bool local = detail::local_statistics(s);
   const Device dev = x.device();
   Tensor<T> y = Tensor<T>::empty(x.shape(), dev);
   // Kept for the backward: each group's shift and, with global statistics, its 1/sqrt(var + eps),
@@ -383,7 +386,7 @@ Tensor<T> group_norm_leaky_relu(const Tensor<T>& x, index_t groups, const Tensor
   if (autograd::records({&x, &weight, &bias}) || !x.device().is_cpu())
     return leaky_relu(group_norm(x, groups, weight, bias, eps, win), slope);
   const kernels::GroupNormShape s = detail::group_norm_shape(x, groups, weight, bias, eps, win);
-  const bool local = s.k1 < s.H || s.k2 < s.W;
+  const bool local = detail::local_statistics(s);
   Tensor<T> y = Tensor<T>::empty(x.shape());
   std::vector<double> shift(static_cast<size_t>(s.N * groups)), rstd(local ? 0 : shift.size());
   using detail::data_or_null;

@@ -174,6 +174,9 @@ class Tensor {
   const std::shared_ptr<Impl>& impl_ptr() const { return impl_; }
   bool same(const Tensor& o) const { return impl_ == o.impl_; }
   bool shares_storage(const Tensor& o) const { return checked().storage == o.checked().storage; }
+  // Whether this handle is the tensor's only one and no other tensor shares its memory: an op handed
+  // the tensor may then take that memory over (nn::load_state_dict, ops::conv2d_add).
+  bool holds_memory_alone() const { return impl_.use_count() == 1 && checked().storage.use_count() == 1; }
   // Same-storage view with another shape of equal size (no autograd; see ops::reshape).
   Tensor view_as_shape(const Shape& s) const {
     TLC_CHECK(s.numel() == numel(), ShapeError, "reshape: expected a shape with ", numel(), " elements, found ",

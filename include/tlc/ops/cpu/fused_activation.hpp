@@ -1,9 +1,10 @@
 #pragma once
 // A LeakyReLU (slope 0: a ReLU) that a kernel applies to its output as it writes it, while the values
 // are in L1: a convolution's GEMM to each finished tile, a norm to each row it forms. The op and its
-// activation then take one pass over the map instead of two (fused inference). The expression of
+// activation then take one pass over the map instead of two (fused inference). It runs
 // ops::leaky_relu's kernel, so the values are the two ops' exactly. Off by default.
 #include "tlc/core/config.hpp"
+#include "tlc/ops/kernels/elementwise.hpp"
 
 namespace tlc::cpu {
 
@@ -15,10 +16,10 @@ struct FusedActivation {
   template <class T>
   void apply(T* y, index_t ld, index_t rows, index_t cols) const {
     if (!on) return;
-    const T s = static_cast<T>(slope);
+    const kernels::UnaryForward<T> leaky_relu{kernels::Unary::LeakyRelu, static_cast<T>(slope)};
     for (index_t i = 0; i < rows; ++i) {
       T* yr = y + i * ld;
-      for (index_t j = 0; j < cols; ++j) yr[j] = yr[j] > T(0) ? yr[j] : s * yr[j];
+      for (index_t j = 0; j < cols; ++j) yr[j] = leaky_relu(yr[j]);
     }
   }
   template <class T>
