@@ -1,6 +1,7 @@
 // The inference forms of conv2d (ops/conv_fused.hpp): a convolution with its LeakyReLU applied by the
-// GEMM as it stores each tile, a convolution added into a tensor's own memory, either over two inputs
-// stacked along the channels, against the ops they replace; and the cases where they must fall back.
+// GEMM as it stores each tile, a convolution added into a tensor's own memory, these and the plain
+// convolution over two inputs stacked along the channels, against the ops they replace; and the cases
+// where they must fall back.
 #include "test_util.hpp"
 #include "tlc/ops/conv_fused.hpp"
 
@@ -74,6 +75,7 @@ TEST_CASE("over two stacked inputs they equal the ops on the concatenation, bit 
       for (int threads : {1, 2}) {
         test::ThreadCount tc(threads);
         INFO(c.name << ", first " << split << " channels, " << threads << " threads");
+        CHECK(test::max_abs_diff(ops::conv2d(stack, o.w, o.b, c.p), conv) == 0);
         CHECK(test::max_abs_diff(ops::conv2d_leaky_relu<float>(stack, o.w, o.b, c.p, 0.2f),
                                  ops::leaky_relu(conv, 0.2f)) == 0);
         TensorF acc = random<float>(conv.shape(), seed + 5, -2, 2);
@@ -160,6 +162,9 @@ TEST_CASE("where they cannot fuse they are the two ops: a tape, a shared or broa
         [&](const std::vector<TensorD>& in) { return ops::conv2d_add(TensorD(in[3]), in[0], in[1], in[2], p); },
         {x, w, b, acc});
     const TensorD x2 = random<double>({1, 2, 6, 5}, 34, -1, 1), w5 = random<double>({4, 5, 3, 3}, 35, -1, 1);
+    test::check_gradients(
+        [&](const std::vector<TensorD>& in) { return ops::conv2d(ops::ChannelStack<double>(in[0], in[1]), in[2], in[3], p); },
+        {x, x2, w5, b});
     test::check_gradients(
         [&](const std::vector<TensorD>& in) {
           return ops::conv2d_leaky_relu<double>({in[0], in[1]}, in[2], in[3], p, 0.2);

@@ -147,6 +147,50 @@ TEST_CASE("group_norm_leaky_relu equals the two ops bit for bit, and records the
   }
 }
 
+TEST_CASE("leading_group_norm_leaky_relu equals slice, norm, concat and leaky_relu bit for bit") {
+  struct Case {
+    Shape s;
+    index_t c, groups, kh, kw;
+  };
+  // HINet's half instance norm (c = C/2, one channel per group), odd splits, grouped heads, batch 2,
+  // global and local windows, the whole map normalised (c = C).
+  const std::vector<Case> cases = {{{1, 8, 9, 11}, 4, 4, 0, 0},  {{2, 6, 7, 5}, 3, 3, 4, 3},  {{1, 7, 33, 40}, 3, 3, 12, 12},
+                                   {{2, 10, 6, 13}, 4, 2, 0, 0}, {{1, 5, 8, 8}, 5, 5, 3, 100}, {{1, 64, 40, 52}, 32, 32, 9, 9}};
+  std::uint64_t seed = 60;
+  for (const auto& c : cases) {
+    INFO(c.s.str() << " normalised " << c.c << " groups=" << c.groups << " window " << c.kh << "x" << c.kw);
+    const ops::Window win{c.kh, c.kw};
+    const TensorF x = random<float>(c.s, ++seed, -1, 2), w = random<float>({c.c}, ++seed, -1.5, 1.5),
+                  b = random<float>({c.c}, ++seed);
+    NoGrad ng;
+    for (int threads : {1, 2}) {
+      test::ThreadCount tc(threads);
+      for (float slope : {0.2f, 0.0f}) {
+        const TensorF head = ops::group_norm(ops::slice(x, 1, 0, c.c), c.groups, w, b, 1e-5, win);
+        const TensorF expected = ops::leaky_relu(
+            c.c == c.s[1] ? head : ops::concat(std::vector<TensorF>{head, ops::slice(x, 1, c.c, c.s[1])}, 1), slope);
+        CHECK(test::max_abs_diff(ops::leading_group_norm_leaky_relu(x, c.c, c.groups, w, b, 1e-5, win, slope),
+                                 expected) == 0);
+      }
+    }
+  }
+  const TensorD x = random({2, 5, 6, 5}, 70), w = random({2}, 71, 0.5, 1.5), b = random({2}, 72);
+  for (const ops::Window win : {ops::Window{}, ops::Window{3, 4}}) {
+    check_gradients(
+        [=](const std::vector<TensorD>& in) {
+          return ops::leading_group_norm_leaky_relu(in[0], 2, 2, in[1], in[2], 1e-5, win, 0.2);
+        },
+        {x, w, b});
+  }
+  const TensorF y = TensorF::zeros({1, 4, 3, 3});
+  CHECK_THROWS_AS(ops::leading_group_norm_leaky_relu(y, 0, 1, TensorF(), TensorF(), 1e-5, ops::Window{}, 0.2f),
+                  ShapeError);
+  CHECK_THROWS_AS(ops::leading_group_norm_leaky_relu(y, 5, 5, TensorF(), TensorF(), 1e-5, ops::Window{}, 0.2f),
+                  ShapeError);
+  CHECK_THROWS_AS(ops::leading_group_norm_leaky_relu(y, 2, 2, TensorF::ones({4}), TensorF(), 1e-5, ops::Window{}, 0.2f),
+                  ShapeError);
+}
+
 TEST_CASE("group_norm rejects bad arguments with a named error") {
   TensorF x = TensorF::zeros({1, 6, 4, 4});
   try {

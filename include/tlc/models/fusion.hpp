@@ -6,7 +6,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "tlc/core/device.hpp"
 #include "tlc/core/scoped_flag.hpp"
+#include "tlc/tape/grad_mode.hpp"
 
 namespace tlc::models {
 
@@ -18,6 +20,10 @@ inline bool& fused_inference_flag() {
   return enabled;
 }
 inline bool fused_inference_enabled() { return fused_inference_flag(); }
+// Whether a forward on `device` takes the fused forms now: enabled, no gradient recorded, the CPU.
+inline bool fused_inference_on(const Device& device) {
+  return fused_inference_enabled() && !autograd::grad_enabled() && device.is_cpu();
+}
 
 class Unfused : ScopedFlag {
  public:

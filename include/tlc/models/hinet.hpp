@@ -2,6 +2,7 @@
 // HINet (Chen et al. 2021), read side by side with the official HINet_arch.py: two UNet
 // stages, half-instance norm at encoder levels [hin_left, hin_right], SAM between the stages and
 // cross-stage feature fusion (CSFF). Returns both stage outputs; the restored image is the last.
+#include <utility>
 #include <vector>
 
 #include "tlc/models/restorer.hpp"
@@ -81,7 +82,8 @@ class HINet : public Restorer {
     }
     auto [feature, out_1] = sam12_->forward_with(x1, image);
     // Stage 2.
-    TensorF x2 = cat12_->forward(ops::concat(std::vector<TensorF>{conv_02_->forward(image), feature}, 1));
+    // cat12 reads both stages' features where they lie (no concatenated copy), and frees them.
+    TensorF x2 = cat12_->forward(ops::ChannelStack<float>(conv_02_->forward(image), std::move(feature)));
     std::vector<TensorF> blocks;
     for (size_t i = 0; i < down2_.size(); ++i) {
       auto& block = down2_[i];

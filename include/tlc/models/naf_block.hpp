@@ -54,7 +54,7 @@ class NafStyleBlock : public nn::Module<float> {
   TensorF activate(const TensorF& x) const { return simple_gate_ ? ops::simple_gate(x) : ops::gelu(x); }
 
   bool fuses(const TensorF& inp) const {
-    return fused_inference_enabled() && !autograd::grad_enabled() && !inp.is_cuda() && inp.dim() == 4 &&
+    return fused_inference_on(inp.device()) && inp.dim() == 4 &&
            inp.size(1) == conv1_->in_channels() && inp.numel() > 0;
   }
 

@@ -98,8 +98,9 @@ class Restormer : public Restorer {
     const TensorF e2 = enc_[1]->forward(down_[0]->forward(e1));
     const TensorF e3 = enc_[2]->forward(down_[1]->forward(e2));
     TensorF x = latent_->forward(down_[2]->forward(e3));
-    x = dec_[0]->forward(reduce3_->forward(ops::concat(std::vector<TensorF>{up_[0]->forward(x), e3}, 1)));
-    x = dec_[1]->forward(reduce2_->forward(ops::concat(std::vector<TensorF>{up_[1]->forward(x), e2}, 1)));
+    // The 1x1 channel reductions read the upsampled map and the skip connection where they lie.
+    x = dec_[0]->forward(reduce3_->forward(ops::ChannelStack<float>(up_[0]->forward(x), e3)));
+    x = dec_[1]->forward(reduce2_->forward(ops::ChannelStack<float>(up_[1]->forward(x), e2)));
     x = dec_[2]->forward(ops::concat(std::vector<TensorF>{up_[2]->forward(x), e1}, 1));
     x = refinement_->forward(x);
     return {ops::add(output_->forward(x), inp)};

@@ -78,14 +78,15 @@ class UNetConvBlock : public nn::Module<float> {
 
   // Returns the block output (before downsampling). Fused inference (models/fusion.hpp) lets the convs'
   // GEMMs apply the LeakyReLUs that follow them and add the identity and CSFF branches into the
-  // block's output as they store it (ops/conv_fused.hpp), and a GN or IN its LeakyReLU as it forms
-  // each row (ops::group_norm_leaky_relu): the same values, a pass over the map fewer for each.
+  // block's output as they store it (ops/conv_fused.hpp), and a GN, IN or HIN its LeakyReLU as it forms
+  // each row (ops::group_norm_leaky_relu, ops::leading_group_norm_leaky_relu): the same values, a pass
+  // over the map fewer for each.
   // The input may be two maps stacked along the channels (UNetUpBlock): fused, the convs read both
   // where they lie; unfused, they are concatenated first.
   TensorF body(const ops::ChannelStack<float>& input, const TensorF& enc = TensorF(),
                const TensorF& dec = TensorF()) {
     // Only where the fused forms fuse (no tape, CPU): elsewhere they would join a stacked input twice.
-    const bool fused = fused_inference_enabled() && !autograd::grad_enabled() && input.first.device().is_cpu();
+    const bool fused = fused_inference_on(input.first.device());
     const float slope = o_.slope;
     const ops::ChannelStack<float> x = fused ? input : ops::ChannelStack<float>(input.joined());
     auto conv_leaky_relu = [&](nn::Conv2d<float>& conv, const ops::ChannelStack<float>& in) {
@@ -97,8 +98,10 @@ class UNetConvBlock : public nn::Module<float> {
     TensorF o;
     if (!norm_) {
       o = conv_leaky_relu(*conv_1_, x);
+    } else if (o_.module == BlockModule::HIN && fused) {
+      o = norm_->forward_leading_leaky_relu(conv_1_->forward(x.joined()), slope);
     } else if (o_.module == BlockModule::HIN) {
-      o = conv_1_->forward(x.joined());
+      o = conv_1_->forward(x.first);
       const index_t half = o.size(1) / 2;
       o = ops::concat(
           std::vector<TensorF>{norm_->forward(ops::slice(o, 1, 0, half)), ops::slice(o, 1, half, o.size(1))}, 1);

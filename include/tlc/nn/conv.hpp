@@ -27,8 +27,9 @@ class Conv2d : public Module<T> {
       : Conv2d(in, out, Conv2dOptions{kernel, stride, padding, groups, bias}) {}
 
   Tensor<T> forward(const Tensor<T>& x) override { return ops::conv2d(x, *weight_, bias_or_none(), params()); }
-  // leaky_relu(forward(x), slope) and acc + forward(x), x a tensor or two stacked along the channels,
-  // in one pass where they can (ops/conv_fused.hpp).
+  // forward(x.joined()), leaky_relu(forward(x), slope) and acc + forward(x), x two tensors stacked
+  // along the channels (or one), read where they lie and in one pass where they can (ops/conv_fused.hpp).
+  Tensor<T> forward(const ops::ChannelStack<T>& x) { return ops::conv2d(x, *weight_, bias_or_none(), params()); }
   Tensor<T> forward_leaky_relu(const ops::ChannelStack<T>& x, T slope) {
     return ops::conv2d_leaky_relu<T>(x, *weight_, bias_or_none(), params(), slope);
   }

@@ -11,7 +11,8 @@ namespace tlc::nn {
 template <class T = float>
 class GroupNorm : public Module<T>, public local::Aggregating {
  public:
-  GroupNorm(index_t groups, index_t channels, double eps = 1e-5, bool affine = true) : groups_(groups), eps_(eps) {
+  GroupNorm(index_t groups, index_t channels, double eps = 1e-5, bool affine = true)
+      : groups_(groups), channels_(channels), eps_(eps) {
     TLC_CHECK(groups > 0 && channels % groups == 0, ShapeError, "GroupNorm: expected channels divisible by groups, found ",
               channels, " channels and ", groups, " groups");
     if (affine) {
@@ -29,6 +30,13 @@ class GroupNorm : public Module<T>, public local::Aggregating {
     return ops::group_norm_leaky_relu(x, groups_, weight_or_none(), bias_or_none(), static_cast<T>(eps_), window(),
                                       slope);
   }
+  // leaky_relu(concat(forward(x[:, :channels]), x[:, channels:])) for an x of more channels than the
+  // norm's (HINet's half instance norm), in one pass where it can (ops::leading_group_norm_leaky_relu).
+  Tensor<T> forward_leading_leaky_relu(const Tensor<T>& x, T slope) {
+    observe_input(x);
+    return ops::leading_group_norm_leaky_relu(x, channels_, groups_, weight_or_none(), bias_or_none(),
+                                              static_cast<T>(eps_), window(), slope);
+  }
   std::string type_name() const override { return "GroupNorm"; }
   std::string aggregation_kind() const override { return "group-norm"; }
 
@@ -36,6 +44,7 @@ class GroupNorm : public Module<T>, public local::Aggregating {
   index_t groups_;
 
  private:
+  index_t channels_;
   void observe_input(const Tensor<T>& x) {
     ops::detail::check_rank(type_name().c_str(), x, 4);
     observe(x.size(2), x.size(3));

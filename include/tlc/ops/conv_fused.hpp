@@ -1,7 +1,7 @@
 #pragma once
 // Inference forms of conv2d that save whole passes over a map: a convolution followed by a
-// LeakyReLU, a convolution added to a tensor (a residual block's identity branch), and either of
-// them over the channels of two tensors stacked (a decoder's upsampled map and its skip connection).
+// LeakyReLU, a convolution added to a tensor (a residual block's identity branch), and any of them
+// over the channels of two tensors stacked (a decoder's upsampled map and its skip connection).
 // On the CPU, when no tape records, the GEMM applies the activation to each tile as it stores it
 // (cpu::FusedActivation), forms the sum in the addend's own memory where nothing else holds it, and
 // gathers its columns from both stacked tensors where they lie. Otherwise (a tape, CUDA, depthwise
@@ -72,16 +72,37 @@ void conv_forward_into(const ConvGeom& g, const ChannelStack<T>& x, const Tensor
 
 }  // namespace detail
 
+namespace detail {
+
+// act(conv2d(x, w, bias, p)) in one pass where the fused forms run, else `unfused()`.
+template <class T, class Unfused>
+Tensor<T> conv_forward_act(const ChannelStack<T>& x, const Tensor<T>& w, const Tensor<T>& bias, const Conv2dParams& p,
+                           cpu::FusedActivation act, Unfused&& unfused) {
+  const ConvGeom g = stack_geometry(x, w, bias, p);
+  if (!conv_fuses(g, x, {&w, &bias})) return unfused();
+  count_conv_macs(g);
+  Tensor<T> y = Tensor<T>::empty({g.n, g.cout, g.out_h, g.out_w});
+  conv_forward_into(g, x, w, bias, y.data(), T(0), act);
+  return y;
+}
+
+}  // namespace detail
+
+// conv2d(x.joined(), w, bias, p): the convolution of two tensors stacked along the channels, read where
+// they lie (HINet's cat12 over its two stages' features, Restormer's channel reductions). It fuses
+// nothing, so it takes no part in the fused-inference switch (models/fusion.hpp).
+template <class T>
+Tensor<T> conv2d(const ChannelStack<T>& x, const Tensor<T>& w, const Tensor<T>& bias, const Conv2dParams& p) {
+  if (!x.stacked()) return conv2d(x.first, w, bias, p);
+  return detail::conv_forward_act(x, w, bias, p, {}, [&] { return conv2d(x.joined(), w, bias, p); });
+}
+
 // leaky_relu(conv2d(x, w, bias, p), slope); x a tensor or a ChannelStack.
 template <class T>
 Tensor<T> conv2d_leaky_relu(const detail::StackArg<T>& x, const Tensor<T>& w, const Tensor<T>& bias,
                             const Conv2dParams& p, T slope) {
-  const ConvGeom g = detail::stack_geometry(x, w, bias, p);
-  if (!detail::conv_fuses(g, x, {&w, &bias})) return leaky_relu(conv2d(x.joined(), w, bias, p), slope);
-  detail::count_conv_macs(g);
-  Tensor<T> y = Tensor<T>::empty({g.n, g.cout, g.out_h, g.out_w});
-  detail::conv_forward_into(g, x, w, bias, y.data(), T(0), cpu::FusedActivation{true, static_cast<double>(slope)});
-  return y;
+  return detail::conv_forward_act(x, w, bias, p, cpu::FusedActivation{true, static_cast<double>(slope)},
+                                  [&] { return leaky_relu(conv2d(x.joined(), w, bias, p), slope); });
 }
 
 // acc + conv2d(x, w, bias, p); x a tensor or a ChannelStack. Hand acc over (std::move): its memory

@@ -19,6 +19,7 @@
 #include "tlc/ops/cuda/spatial_norm.hpp"
 #include "tlc/ops/dispatch.hpp"
 #include "tlc/ops/elementwise.hpp"
+#include "tlc/ops/layout.hpp"
 #include "tlc/ops/local.hpp"
 #include "tlc/ops/window_size.hpp"
 
@@ -28,6 +29,9 @@ namespace tlc::ops {
 using Window = local::WindowSize;
 
 namespace detail {
+
+// Whether the statistics are local: a window smaller than the map along some axis.
+inline bool local_statistics(const kernels::GroupNormShape& s) { return s.k1 < s.H || s.k2 < s.W; }
 
 // The geometry of one group norm and what its forward keeps for the backward (the buffers of
 // cpu:: / cuda::group_norm_forward).
@@ -43,7 +47,7 @@ struct NormState {
 
   NormState(const kernels::GroupNormShape& s, const double* shift_, const double* rstd_, const T* mean_,
             const T* rstd_map_)
-      : N(s.N), C(s.C), G(s.G), H(s.H), W(s.W), box(s.H, s.W, s.k1, s.k2), local(box.k1 < H || box.k2 < W),
+      : N(s.N), C(s.C), G(s.G), H(s.H), W(s.W), box(s.H, s.W, s.k1, s.k2), local(local_statistics(s)),
         shift(shift_), rstd(rstd_), mean(mean_), rstd_map(rstd_map_) {}
   index_t cg() const { return C / G; }
   index_t hw() const { return H * W; }
@@ -318,28 +322,31 @@ namespace tlc::ops {
 
 namespace detail {
 
-// The checked geometry of group_norm(x, groups, weight, bias, eps, win).
+// The checked geometry of a group norm of an [N,C,H,W] map on `dev` (x, or leading channels of x).
 template <class T>
-kernels::GroupNormShape group_norm_shape(const Tensor<T>& x, index_t groups, const Tensor<T>& weight,
+kernels::GroupNormShape group_norm_shape(const Shape& xs, Device dev, index_t groups, const Tensor<T>& weight,
                                          const Tensor<T>& bias, double eps, Window win) {
   const char* op = "group_norm";
-  check_local_input(op, x);
-  const index_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const index_t N = xs[0], C = xs[1], H = xs[2], W = xs[3];
   TLC_CHECK(groups >= 1 && C % groups == 0, ShapeError, op, ": expected channels divisible by groups, found ", C,
             " channels and ", groups, " groups");
   TLC_CHECK(eps >= 0, Error, op, ": expected eps >= 0, found ", eps);
   for (const Tensor<T>* p : {&weight, &bias}) {
     if (!p->defined()) continue;
-    check_same_device(op, x, *p);
+    TLC_CHECK(p->device() == dev, DeviceError, op, ": expected tensors on one device, found ", dev.str(), " and ",
+              p->device().str());
     TLC_CHECK(p->shape() == Shape({C}), ShapeError, op, ": expected ", p == &weight ? "weight" : "bias", " of shape [",
               C, "], found ", p->shape().str());
   }
   return {N, C, groups, H, W, kernels::window_extent(win.is_global() ? 0 : win.kh, H),
           kernels::window_extent(win.is_global() ? 0 : win.kw, W)};
 }
-
-// Whether the statistics are local: a window smaller than the map along some axis.
-inline bool local_statistics(const kernels::GroupNormShape& s) { return s.k1 < s.H || s.k2 < s.W; }
+template <class T>
+kernels::GroupNormShape group_norm_shape(const Tensor<T>& x, index_t groups, const Tensor<T>& weight,
+                                         const Tensor<T>& bias, double eps, Window win) {
+  check_local_input("group_norm", x);
+  return group_norm_shape(x.shape(), x.device(), groups, weight, bias, eps, win);
+}
 
 }  // namespace detail
 
@@ -393,6 +400,40 @@ Tensor<T> group_norm_leaky_relu(const Tensor<T>& x, index_t groups, const Tensor
   cpu::group_norm_forward(s, x.data(), data_or_null(weight), data_or_null(bias), eps, y.data(), shift.data(),
                           local ? nullptr : rstd.data(), static_cast<T*>(nullptr), static_cast<T*>(nullptr),
                           cpu::FusedActivation{true, static_cast<double>(slope)});
+  return y;
+}
+
+// leaky_relu(concat(group_norm(x[:, :c], groups, weight, bias, eps, win), x[:, c:])): a group norm of
+// x's first c channels (weight, bias [c]), the others passed through, then the LeakyReLU — HINet's
+// half instance norm (c = C/2, groups = c) and the activation after it. On the CPU, when no tape
+// records, one pass reads x and writes the result: no slices, no concatenated copy, the same values.
+// Otherwise those ops.
+template <class T>
+Tensor<T> leading_group_norm_leaky_relu(const Tensor<T>& x, index_t c, index_t groups, const Tensor<T>& weight,
+                                        const Tensor<T>& bias, double eps, Window win, T slope) {
+  const char* op = "leading_group_norm_leaky_relu";
+  detail::check_local_input(op, x);
+  const index_t N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3);
+  TLC_CHECK(c > 0 && c <= C, ShapeError, op, ": expected 0 < normalised channels <= ", C, ", found ", c);
+  if (c == C) return group_norm_leaky_relu(x, groups, weight, bias, eps, win, slope);
+  if (autograd::records({&x, &weight, &bias}) || !x.device().is_cpu()) {
+    const Tensor<T> head = group_norm(slice(x, 1, 0, c), groups, weight, bias, eps, win);
+    return leaky_relu(concat(std::vector<Tensor<T>>{head, slice(x, 1, c, C)}, 1), slope);
+  }
+  const kernels::GroupNormShape s =
+      detail::group_norm_shape(Shape{1, c, x.size(2), x.size(3)}, x.device(), groups, weight, bias, eps, win);
+  const bool local = detail::local_statistics(s);
+  Tensor<T> y = Tensor<T>::empty(x.shape());
+  std::vector<double> shift(static_cast<size_t>(groups)), rstd(local ? 0 : shift.size());
+  using detail::data_or_null;
+  for (index_t n = 0; n < N; ++n) {  // the head of each image is contiguous, its pass-through part too
+    const T* xn = x.data() + n * C * HW;
+    T* yn = y.data() + n * C * HW;
+    cpu::group_norm_forward(s, xn, data_or_null(weight), data_or_null(bias), eps, yn, shift.data(),
+                            local ? nullptr : rstd.data(), static_cast<T*>(nullptr), static_cast<T*>(nullptr),
+                            cpu::FusedActivation{true, static_cast<double>(slope)});
+    cpu::unary_forward(static_cast<int>(kernels::Unary::LeakyRelu), slope, xn + c * HW, yn + c * HW, (C - c) * HW);
+  }
   return y;
 }
 
