@@ -163,7 +163,9 @@ TEST_CASE("where they cannot fuse they are the two ops: a tape, a shared or broa
         {x, w, b, acc});
     const TensorD x2 = random<double>({1, 2, 6, 5}, 34, -1, 1), w5 = random<double>({4, 5, 3, 3}, 35, -1, 1);
     test::check_gradients(
-        [&](const std::vector<TensorD>& in) { return ops::conv2d(ops::ChannelStack<double>(in[0], in[1]), in[2], in[3], p); },
+        [&](const std::vector<TensorD>& in) {
+          return ops::conv2d(ops::ChannelStack<double>(in[0], in[1]), in[2], in[3], p);
+        },
         {x, x2, w5, b});
     test::check_gradients(
         [&](const std::vector<TensorD>& in) {

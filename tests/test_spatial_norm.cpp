@@ -154,8 +154,9 @@ TEST_CASE("leading_group_norm_leaky_relu equals slice, norm, concat and leaky_re
   };
   // HINet's half instance norm (c = C/2, one channel per group), odd splits, grouped heads, batch 2,
   // global and local windows, the whole map normalised (c = C).
-  const std::vector<Case> cases = {{{1, 8, 9, 11}, 4, 4, 0, 0},  {{2, 6, 7, 5}, 3, 3, 4, 3},  {{1, 7, 33, 40}, 3, 3, 12, 12},
-                                   {{2, 10, 6, 13}, 4, 2, 0, 0}, {{1, 5, 8, 8}, 5, 5, 3, 100}, {{1, 64, 40, 52}, 32, 32, 9, 9}};
+  const std::vector<Case> cases = {{{1, 8, 9, 11}, 4, 4, 0, 0},   {{2, 6, 7, 5}, 3, 3, 4, 3},
+                                   {{1, 7, 33, 40}, 3, 3, 12, 12}, {{2, 10, 6, 13}, 4, 2, 0, 0},
+                                   {{1, 5, 8, 8}, 5, 5, 3, 100},   {{1, 64, 40, 52}, 32, 32, 9, 9}};
   std::uint64_t seed = 60;
   for (const auto& c : cases) {
     INFO(c.s.str() << " normalised " << c.c << " groups=" << c.groups << " window " << c.kh << "x" << c.kw);
