@@ -44,7 +44,6 @@ class GroupNorm : public Module<T>, public local::Aggregating {
   index_t groups_;
 
  private:
-  index_t channels_;
   void observe_input(const Tensor<T>& x) {
     ops::detail::check_rank(type_name().c_str(), x, 4);
     observe(x.size(2), x.size(3));
@@ -52,6 +51,7 @@ class GroupNorm : public Module<T>, public local::Aggregating {
   Tensor<T> weight_or_none() const { return weight_ ? *weight_ : Tensor<T>(); }
   Tensor<T> bias_or_none() const { return bias_ ? *bias_ : Tensor<T>(); }
 
+  index_t channels_;
   double eps_;
   Tensor<T>* weight_ = nullptr;
   Tensor<T>* bias_ = nullptr;

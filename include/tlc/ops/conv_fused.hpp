@@ -1,7 +1,8 @@
 #pragma once
 // Inference forms of conv2d that save whole passes over a map: a convolution followed by a
-// LeakyReLU, a convolution added to a tensor (a residual block's identity branch), and any of them
-// over the channels of two tensors stacked (a decoder's upsampled map and its skip connection).
+// LeakyReLU, a convolution added to a tensor (a residual block's identity branch), and these and the
+// plain convolution over the channels of two tensors stacked (a decoder's upsampled map and its skip
+// connection).
 // On the CPU, when no tape records, the GEMM applies the activation to each tile as it stores it
 // (cpu::FusedActivation), forms the sum in the addend's own memory where nothing else holds it, and
 // gathers its columns from both stacked tensors where they lie. Otherwise (a tape, CUDA, depthwise
@@ -69,10 +70,6 @@ void conv_forward_into(const ConvGeom& g, const ChannelStack<T>& x, const Tensor
   else
     cpu::conv2d_forward(g, x.first.data(), w.data(), data_or_null(bias), y, beta, act);
 }
-
-}  // namespace detail
-
-namespace detail {
 
 // act(conv2d(x, w, bias, p)) in one pass where the fused forms run, else `unfused()`.
 template <class T, class Unfused>
