@@ -139,9 +139,11 @@ TEST_CASE("conv2d covers rectangular kernels, unequal strides and paddings, and 
   check_conv<float>(2, 8, 6, 6, 8, 1, 1, {2, 2, 0, 0, 1}, false, 1e-4);  // strided 1x1: not a plain GEMM
 }
 
-TEST_CASE("conv2d's fused 3x3 depthwise path handles maps one and two pixels wide or high") {
+TEST_CASE("conv2d's fused 3x3 depthwise path handles maps one and two pixels wide or high, and every row length") {
+  // Widths: no interior, runs of 1, one run of 8, two overlapping runs of 8, 16-runs with an overlapping last one.
   for (index_t h : {1, 2, 5})
-    for (index_t w : {1, 2, 3, 17}) check_conv<float>(2, 3, h, w, 3, 3, 3, {1, 1, 1, 1, 3}, (h + w) % 2 == 0, 1e-4);
+    for (index_t w : {1, 2, 3, 9, 10, 17, 18, 40})
+      check_conv<float>(2, 3, h, w, 3, 3, 3, {1, 1, 1, 1, 3}, (h + w) % 2 == 0, 1e-4);
   check_conv<double>(1, 2, 4, 6, 2, 3, 3, {1, 1, 1, 1, 2}, true, 1e-11);
 }
 

@@ -290,10 +290,26 @@ void depthwise_3x3_row(index_t w, const T* const rows[3], const T* k, T bias, T*
   yr[0] = at(0);
   if (w > 1) yr[w - 1] = at(w - 1);
   const T *r0 = r[0], *r1 = r[1], *r2 = r[2];
+  // The interior [1, w - 1) in runs of a fixed length the compiler turns into whole vectors; the last
+  // run overlaps the one before instead of leaving a scalar remainder (at the 32-pixel rows of a 256x256
+  // NAFNet's middle blocks the remainder was half of each row). An overlapped output is computed twice
+  // by the same expression, so it gets the same value.
+  auto run = [&](auto length, index_t o) {
 #pragma GCC ivdep
-  for (index_t ow = 1; ow < w - 1; ++ow)
-    yr[ow] = bias + t[0][0] * r0[ow - 1] + t[0][1] * r0[ow] + t[0][2] * r0[ow + 1] + t[1][0] * r1[ow - 1] +
-             t[1][1] * r1[ow] + t[1][2] * r1[ow + 1] + t[2][0] * r2[ow - 1] + t[2][1] * r2[ow] + t[2][2] * r2[ow + 1];
+    for (index_t j = 0; j < decltype(length)::value; ++j) {
+      const index_t ow = o + j;
+      yr[ow] = bias + t[0][0] * r0[ow - 1] + t[0][1] * r0[ow] + t[0][2] * r0[ow + 1] + t[1][0] * r1[ow - 1] +
+               t[1][1] * r1[ow] + t[1][2] * r1[ow + 1] + t[2][0] * r2[ow - 1] + t[2][1] * r2[ow] + t[2][2] * r2[ow + 1];
+    }
+  };
+  auto runs = [&](auto length) {
+    constexpr index_t V = decltype(length)::value;
+    if (w - 2 < V) return false;
+    for (index_t o = 1; o < w - 1; o += V) run(length, std::min(o, w - 1 - V));
+    return true;
+  };
+  runs(std::integral_constant<index_t, 16>{}) || runs(std::integral_constant<index_t, 8>{}) ||
+      runs(std::integral_constant<index_t, 1>{});
 }
 
 // y = bias + sum_{i,j} k[i][j] * x[oh - 1 + i][ow - 1 + j] over one h x w plane (k row-major 3x3).
