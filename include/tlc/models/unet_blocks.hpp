@@ -92,28 +92,30 @@ class UNetConvBlock : public nn::Module<float> {
     auto conv_leaky_relu = [&](nn::Conv2d<float>& conv, const ops::ChannelStack<float>& in) {
       return fused ? conv.forward_leaky_relu(in, slope) : ops::leaky_relu(conv.forward(in.first), slope);
     };
-    auto add_conv = [&](TensorF acc, nn::Conv2d<float>& conv, const TensorF& in) {
-      return fused ? conv.forward_added_to(std::move(acc), in) : ops::add(acc, conv.forward(in));
+    auto add_conv = [&](TensorF acc, nn::Conv2d<float>& conv, const ops::ChannelStack<float>& in) {
+      return fused ? conv.forward_added_to(std::move(acc), in) : ops::add(acc, conv.forward(in.first));
     };
     TensorF o;
     if (!norm_) {
       o = conv_leaky_relu(*conv_1_, x);
-    } else if (o_.module == BlockModule::HIN && fused) {
-      o = norm_->forward_leading_leaky_relu(conv_1_->forward(x.joined()), slope);
     } else if (o_.module == BlockModule::HIN) {
-      o = conv_1_->forward(x.first);
-      const index_t half = o.size(1) / 2;
-      o = ops::concat(
-          std::vector<TensorF>{norm_->forward(ops::slice(o, 1, 0, half)), ops::slice(o, 1, half, o.size(1))}, 1);
-      o = ops::leaky_relu(o, slope);
+      o = conv_1_->forward(x);
+      if (fused) {
+        o = norm_->forward_leading_leaky_relu(o, slope);
+      } else {
+        const index_t half = o.size(1) / 2;
+        o = ops::concat(
+            std::vector<TensorF>{norm_->forward(ops::slice(o, 1, 0, half)), ops::slice(o, 1, half, o.size(1))}, 1);
+        o = ops::leaky_relu(o, slope);
+      }
     } else {
-      o = fused ? norm_->forward_leaky_relu(conv_1_->forward(x.joined()), slope)
-                : ops::leaky_relu(norm_->forward(conv_1_->forward(x.first)), slope);
+      o = conv_1_->forward(x);
+      o = fused ? norm_->forward_leaky_relu(o, slope) : ops::leaky_relu(norm_->forward(o), slope);
     }
     o = conv_leaky_relu(*conv_2_, o);
     if (se_) o = se_->scale(o);  // o * se(o)
     else if (attn_) o = attn_->forward(o);
-    o = fused ? identity_->forward_added_to(std::move(o), x) : ops::add(o, identity_->forward(x.first));
+    o = add_conv(std::move(o), *identity_, x);
     if (enc.defined() && dec.defined() && csff_enc_)
       o = add_conv(add_conv(std::move(o), *csff_enc_, enc), *csff_dec_, dec);
     return o;

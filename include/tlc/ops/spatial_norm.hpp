@@ -348,6 +348,18 @@ kernels::GroupNormShape group_norm_shape(const Tensor<T>& x, index_t groups, con
   return group_norm_shape(x.shape(), x.device(), groups, weight, bias, eps, win);
 }
 
+// The CPU forward of a group norm of the map `s` describes, at x, with its LeakyReLU applied to each row
+// as the norm forms it (cpu::FusedActivation), into y; nothing kept for a backward.
+template <class T>
+void group_norm_leaky_relu_cpu(const kernels::GroupNormShape& s, const T* x, const Tensor<T>& weight,
+                               const Tensor<T>& bias, double eps, T slope, T* y) {
+  const bool local = local_statistics(s);
+  std::vector<double> shift(static_cast<size_t>(s.N * s.G)), rstd(local ? 0 : shift.size());
+  cpu::group_norm_forward(s, x, data_or_null(weight), data_or_null(bias), eps, y, shift.data(),
+                          local ? nullptr : rstd.data(), static_cast<T*>(nullptr), static_cast<T*>(nullptr),
+                          cpu::FusedActivation{true, static_cast<double>(slope)});
+}
+
 }  // namespace detail
 
 // Group norm of x [N,C,H,W] over `groups` groups of C/groups channels; weight/bias [C] or
@@ -392,14 +404,9 @@ Tensor<T> group_norm_leaky_relu(const Tensor<T>& x, index_t groups, const Tensor
                                 double eps, Window win, T slope) {
   if (autograd::records({&x, &weight, &bias}) || !x.device().is_cpu())
     return leaky_relu(group_norm(x, groups, weight, bias, eps, win), slope);
-  const kernels::GroupNormShape s = detail::group_norm_shape(x, groups, weight, bias, eps, win);
-  const bool local = detail::local_statistics(s);
   Tensor<T> y = Tensor<T>::empty(x.shape());
-  std::vector<double> shift(static_cast<size_t>(s.N * groups)), rstd(local ? 0 : shift.size());
-  using detail::data_or_null;
-  cpu::group_norm_forward(s, x.data(), data_or_null(weight), data_or_null(bias), eps, y.data(), shift.data(),
-                          local ? nullptr : rstd.data(), static_cast<T*>(nullptr), static_cast<T*>(nullptr),
-                          cpu::FusedActivation{true, static_cast<double>(slope)});
+  detail::group_norm_leaky_relu_cpu(detail::group_norm_shape(x, groups, weight, bias, eps, win), x.data(), weight,
+                                    bias, eps, slope, y.data());
   return y;
 }
 
@@ -422,16 +429,11 @@ Tensor<T> leading_group_norm_leaky_relu(const Tensor<T>& x, index_t c, index_t g
   }
   const kernels::GroupNormShape s =
       detail::group_norm_shape(Shape{1, c, x.size(2), x.size(3)}, x.device(), groups, weight, bias, eps, win);
-  const bool local = detail::local_statistics(s);
   Tensor<T> y = Tensor<T>::empty(x.shape());
-  std::vector<double> shift(static_cast<size_t>(groups)), rstd(local ? 0 : shift.size());
-  using detail::data_or_null;
   for (index_t n = 0; n < N; ++n) {  // the head of each image is contiguous, its pass-through part too
     const T* xn = x.data() + n * C * HW;
     T* yn = y.data() + n * C * HW;
-    cpu::group_norm_forward(s, xn, data_or_null(weight), data_or_null(bias), eps, yn, shift.data(),
-                            local ? nullptr : rstd.data(), static_cast<T*>(nullptr), static_cast<T*>(nullptr),
-                            cpu::FusedActivation{true, static_cast<double>(slope)});
+    detail::group_norm_leaky_relu_cpu(s, xn, weight, bias, eps, slope, yn);
     cpu::unary_forward(static_cast<int>(kernels::Unary::LeakyRelu), slope, xn + c * HW, yn + c * HW, (C - c) * HW);
   }
   return y;
